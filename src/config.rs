@@ -1,0 +1,55 @@
+//! Runtime configuration: one struct that the CLI (`main.rs`) and the in-process [`crate::Server`] both fill.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Where and how trent serves. `Config::default()` is what `trent` with no arguments does.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address every listener binds to.
+    pub host: IpAddr,
+    /// AWS KMS (AWS JSON 1.1) port; 0 picks a free port.
+    pub kms_port: u16,
+    /// Azure Key Vault plain-HTTP port; 0 picks a free port.
+    pub keyvault_port: u16,
+    /// Azure Key Vault HTTPS port; 0 picks a free port.
+    pub keyvault_tls_port: u16,
+    /// PEM certificate chain for the HTTPS listener; when absent a self-signed one is generated at start.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Where the generated CA certificate is written (so clients can trust it).
+    pub tls_ca_out: Option<PathBuf>,
+    /// Serve AWS KMS at all.
+    pub enable_kms: bool,
+    /// Serve Azure Key Vault at all.
+    pub enable_keyvault: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: IpAddr::from([127, 0, 0, 1]),
+            kms_port: 4730,
+            keyvault_port: 4594,
+            keyvault_tls_port: 4595,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca_out: None,
+            enable_kms: true,
+            enable_keyvault: true,
+        }
+    }
+}
+
+impl Config {
+    /// Every listener on an ephemeral port of 127.0.0.1: what integration tests want.
+    pub fn ephemeral() -> Self {
+        Config {
+            kms_port: 0,
+            keyvault_port: 0,
+            keyvault_tls_port: 0,
+            ..Config::default()
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! trent: AWS KMS and Azure Key Vault, emulated locally for tests and CI.
+//!
+//! [`Server`] runs the whole emulator in-process — what the `trent` binary runs, and what Rust tests start on
+//! ephemeral ports:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = trent::Server::start(trent::Config::ephemeral()).await?;
+//! println!("KMS at {}", server.kms_endpoint());
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod keyvault;
+pub mod kms;
+
+use std::net::SocketAddr;
+
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use config::Config;
+
+/// A running emulator: its listeners, their addresses, and the handle that stops them.
+pub struct Server {
+    kms_addr: Option<SocketAddr>,
+    keyvault_addr: Option<SocketAddr>,
+    clock: Clock,
+    trigger: http::ShutdownTrigger,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Binds every enabled listener and starts serving. Returns once all ports are bound.
+    pub async fn start(config: Config) -> std::io::Result<Server> {
+        let clock = Clock::new();
+        let (trigger, shutdown) = http::shutdown_pair();
+        let mut server = Server {
+            kms_addr: None,
+            keyvault_addr: None,
+            clock: clock.clone(),
+            trigger,
+            tasks: Vec::new(),
+        };
+
+        if config.enable_kms {
+            let kms = kms::Kms::new(clock.clone());
+            let router = Router::new()
+                .route("/", post(aws::handle::<kms::Kms>))
+                .with_state(kms.clone())
+                .merge(http::control::routes(kms))
+                .layer(axum::extract::DefaultBodyLimit::max(1 << 20));
+            let router = http::with_common_layers(router, || {
+                aws::AwsError::internal("trent hit an internal error handling this request")
+                    .into_response()
+            });
+            let (listener, addr) =
+                http::bind(SocketAddr::new(config.host, config.kms_port)).await?;
+            tracing::info!(%addr, "AWS KMS listening");
+            server.kms_addr = Some(addr);
+            server.tasks.push(tokio::spawn(http::serve_plain(
+                listener,
+                router,
+                shutdown.clone(),
+            )));
+        }
+
+        if config.enable_keyvault {
+            let vault = keyvault::KeyVault::new(clock.clone());
+            let router = keyvault::router(vault.clone()).merge(http::control::routes(vault));
+            let router = http::with_common_layers(router, || {
+                (
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    axum::Json(serde_json::json!({"error": {"code": "InternalServerError", "message": "trent hit an internal error handling this request"}})),
+                )
+                    .into_response()
+            });
+            let (listener, addr) =
+                http::bind(SocketAddr::new(config.host, config.keyvault_port)).await?;
+            tracing::info!(%addr, "Azure Key Vault listening (http)");
+            server.keyvault_addr = Some(addr);
+            server.tasks.push(tokio::spawn(http::serve_plain(
+                listener,
+                router,
+                shutdown.clone(),
+            )));
+        }
+        Ok(server)
+    }
+
+    /// `http://host:port` of the AWS KMS listener.
+    pub fn kms_endpoint(&self) -> String {
+        self.kms_addr
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default()
+    }
+
+    /// Address of the AWS KMS listener.
+    pub fn kms_addr(&self) -> Option<SocketAddr> {
+        self.kms_addr
+    }
+
+    /// `http://host:port` of the Azure Key Vault plain-HTTP listener (the default vault).
+    pub fn keyvault_endpoint(&self) -> String {
+        self.keyvault_addr
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default()
+    }
+
+    /// Address of the Azure Key Vault plain-HTTP listener.
+    pub fn keyvault_addr(&self) -> Option<SocketAddr> {
+        self.keyvault_addr
+    }
+
+    /// The clock every service of this server reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for every listener to close.
+    pub async fn stop(self) {
+        self.trigger.trigger();
+        for task in self.tasks {
+            match task.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "listener ended with an error"),
+                Err(e) => tracing::warn!(error = %e, "listener task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The `trent` binary: flags and environment → [`trent::Config`], start the servers, stop on SIGINT/SIGTERM.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Local AWS KMS and Azure Key Vault for tests and CI, driven by the official SDKs.
+#[derive(Parser, Debug)]
+#[command(name = "trent", version, about, long_about = None)]
+struct Cli {
+    /// Address every listener binds to.
+    #[arg(long, env = "TRENT_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+
+    /// AWS KMS port (AWS JSON 1.1); 0 picks a free port.
+    #[arg(long, env = "TRENT_KMS_PORT", default_value_t = 4730)]
+    kms_port: u16,
+
+    /// Azure Key Vault plain-HTTP port; 0 picks a free port.
+    #[arg(long, env = "TRENT_KEYVAULT_PORT", default_value_t = 4594)]
+    keyvault_port: u16,
+
+    /// Azure Key Vault HTTPS port; 0 picks a free port.
+    #[arg(long, env = "TRENT_KEYVAULT_TLS_PORT", default_value_t = 4595)]
+    keyvault_tls_port: u16,
+
+    /// PEM certificate (chain) for the HTTPS listener; default: a self-signed one generated at start.
+    #[arg(long, env = "TRENT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TRENT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Where to write the CA certificate of the generated TLS certificate (default: trent-ca.pem in the
+    /// system temporary directory).
+    #[arg(long, env = "TRENT_TLS_CA_OUT")]
+    tls_ca_out: Option<PathBuf>,
+
+    /// Do not serve AWS KMS.
+    #[arg(long, env = "TRENT_NO_KMS")]
+    no_kms: bool,
+
+    /// Do not serve Azure Key Vault.
+    #[arg(long, env = "TRENT_NO_KEYVAULT")]
+    no_keyvault: bool,
+
+    /// Log filter (tracing EnvFilter syntax): error, warn, info, debug, trace, or e.g. `trent=debug`.
+    #[arg(long, env = "TRENT_LOG", default_value = "info")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+
+    let config = trent::Config {
+        host: cli.host,
+        kms_port: cli.kms_port,
+        keyvault_port: cli.keyvault_port,
+        keyvault_tls_port: cli.keyvault_tls_port,
+        tls_cert: cli.tls_cert,
+        tls_key: cli.tls_key,
+        tls_ca_out: cli.tls_ca_out,
+        enable_kms: !cli.no_kms,
+        enable_keyvault: !cli.no_keyvault,
+    };
+    let started = std::time::Instant::now();
+    let server = match trent::Server::start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "trent ready"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    std::process::ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
