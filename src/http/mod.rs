@@ -3,7 +3,6 @@
 
 pub mod control;
 
-use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -58,14 +57,12 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 }
 
 /// Serves `router` over plain HTTP/1.1 and h2c on `listener` until `shutdown`.
-pub fn serve_plain(
+pub async fn serve_plain(
     listener: TcpListener,
     router: Router,
     shutdown: Shutdown,
-) -> impl Future<Output = std::io::Result<()>> {
-    async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.wait())
-            .await
-    }
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.wait())
+        .await
 }
