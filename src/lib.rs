@@ -59,18 +59,14 @@ impl Server {
                 .merge(http::control::routes(kms))
                 .layer(axum::extract::DefaultBodyLimit::max(1 << 20));
             let router = http::with_common_layers(router, || {
-                aws::AwsError::internal("trent hit an internal error handling this request")
-                    .into_response()
+                aws::AwsError::internal("trent hit an internal error handling this request").into_response()
             });
-            let (listener, addr) =
-                http::bind(SocketAddr::new(config.host, config.kms_port)).await?;
+            let (listener, addr) = http::bind(SocketAddr::new(config.host, config.kms_port)).await?;
             tracing::info!(%addr, "AWS KMS listening");
             server.kms_addr = Some(addr);
-            server.tasks.push(tokio::spawn(http::serve_plain(
-                listener,
-                router,
-                shutdown.clone(),
-            )));
+            server
+                .tasks
+                .push(tokio::spawn(http::serve_plain(listener, router, shutdown.clone())));
         }
 
         if config.enable_keyvault {
@@ -83,24 +79,19 @@ impl Server {
                 )
                     .into_response()
             });
-            let (listener, addr) =
-                http::bind(SocketAddr::new(config.host, config.keyvault_port)).await?;
+            let (listener, addr) = http::bind(SocketAddr::new(config.host, config.keyvault_port)).await?;
             tracing::info!(%addr, "Azure Key Vault listening (http)");
             server.keyvault_addr = Some(addr);
-            server.tasks.push(tokio::spawn(http::serve_plain(
-                listener,
-                router,
-                shutdown.clone(),
-            )));
+            server
+                .tasks
+                .push(tokio::spawn(http::serve_plain(listener, router, shutdown.clone())));
         }
         Ok(server)
     }
 
     /// `http://host:port` of the AWS KMS listener.
     pub fn kms_endpoint(&self) -> String {
-        self.kms_addr
-            .map(|a| format!("http://{a}"))
-            .unwrap_or_default()
+        self.kms_addr.map(|a| format!("http://{a}")).unwrap_or_default()
     }
 
     /// Address of the AWS KMS listener.
@@ -110,9 +101,7 @@ impl Server {
 
     /// `http://host:port` of the Azure Key Vault plain-HTTP listener (the default vault).
     pub fn keyvault_endpoint(&self) -> String {
-        self.keyvault_addr
-            .map(|a| format!("http://{a}"))
-            .unwrap_or_default()
+        self.keyvault_addr.map(|a| format!("http://{a}")).unwrap_or_default()
     }
 
     /// Address of the Azure Key Vault plain-HTTP listener.

@@ -80,10 +80,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "trent ready"
-    );
+    tracing::info!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "trent ready");
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await;

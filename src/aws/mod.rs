@@ -32,9 +32,7 @@ impl AwsError {
     /// An error with the status AWS gives that error name (400 unless it is a server-side fault).
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         let status = match code {
-            "KMSInternalException" | "KeyUnavailableException" | "InternalFailure" => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            "KMSInternalException" | "KeyUnavailableException" | "InternalFailure" => StatusCode::INTERNAL_SERVER_ERROR,
             "DependencyTimeoutException" | "ServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
             "AccessDeniedException" => StatusCode::BAD_REQUEST,
             _ => StatusCode::BAD_REQUEST,
@@ -81,10 +79,7 @@ impl IntoResponse for AwsError {
 }
 
 fn decorate(headers: &mut HeaderMap, error_type: &str) {
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("x-amzn-requestid", id);
     }
@@ -134,11 +129,7 @@ pub trait AwsJsonService: Send + Sync + 'static {
 }
 
 /// The axum handler for `POST /`: target → validation → service → response.
-pub async fn handle<S: AwsJsonService>(
-    State(service): State<Arc<S>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn handle<S: AwsJsonService>(State(service): State<Arc<S>>, headers: HeaderMap, body: Bytes) -> Response {
     match dispatch(service.as_ref(), &headers, &body).await {
         Ok(output) => {
             let mut response = (StatusCode::OK, output.to_string()).into_response();
@@ -152,11 +143,7 @@ pub async fn handle<S: AwsJsonService>(
     }
 }
 
-async fn dispatch<S: AwsJsonService>(
-    service: &S,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Value, AwsError> {
+async fn dispatch<S: AwsJsonService>(service: &S, headers: &HeaderMap, body: &[u8]) -> Result<Value, AwsError> {
     let model = service.model();
     let target = headers
         .get("x-amz-target")
@@ -174,7 +161,9 @@ async fn dispatch<S: AwsJsonService>(
             .map_err(|e| AwsError::serialization(format!("Malformed JSON request body: {e}")))?
     };
     if !input.is_object() {
-        return Err(AwsError::serialization("Start of structure or map found where not expected: the request body must be a JSON object"));
+        return Err(AwsError::serialization(
+            "Start of structure or map found where not expected: the request body must be a JSON object",
+        ));
     }
     model.validate_input(operation, &input)?;
     let ctx = sigv4::context(headers);

@@ -80,8 +80,7 @@ static KMS: OnceLock<Model> = OnceLock::new();
 /// The AWS KMS model (`TrentService`), parsed on first use.
 pub fn kms() -> &'static Model {
     KMS.get_or_init(|| {
-        Model::parse(include_str!("../../specs/kms/service-2.json"))
-            .expect("the bundled KMS model is valid")
+        Model::parse(include_str!("../../specs/kms/service-2.json")).expect("the bundled KMS model is valid")
     })
 }
 
@@ -93,17 +92,10 @@ impl Model {
     /// Parses a botocore `service-2.json` document.
     pub fn parse(text: &str) -> Result<Model, String> {
         let doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let target_prefix = doc["metadata"]["targetPrefix"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let target_prefix = doc["metadata"]["targetPrefix"].as_str().unwrap_or_default().to_string();
         let mut operations = HashMap::new();
         for (name, op) in doc["operations"].as_object().ok_or("no operations")? {
-            let shape_of = |k: &str| {
-                op.get(k)
-                    .and_then(|s| s["shape"].as_str())
-                    .map(str::to_string)
-            };
+            let shape_of = |k: &str| op.get(k).and_then(|s| s["shape"].as_str()).map(str::to_string);
             let errors = op["errors"]
                 .as_array()
                 .map(|a| {
@@ -140,11 +132,7 @@ impl Model {
                         .unwrap_or_default(),
                     required: s["required"]
                         .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|r| r.as_str().map(str::to_string))
-                                .collect()
-                        })
+                        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
                         .unwrap_or_default(),
                 },
                 "string" => Shape::String {
@@ -158,11 +146,9 @@ impl Model {
                             .unwrap_or_else(|e| panic!("pattern {p} of {name}: {e}"));
                         (p.to_string(), re)
                     }),
-                    values: s["enum"].as_array().map(|a| {
-                        a.iter()
-                            .filter_map(|r| r.as_str().map(str::to_string))
-                            .collect()
-                    }),
+                    values: s["enum"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect()),
                     sensitive: s["sensitive"].as_bool().unwrap_or(false),
                 },
                 "blob" => Shape::Blob { min, max },
@@ -170,10 +156,7 @@ impl Model {
                 "boolean" => Shape::Boolean,
                 "timestamp" => Shape::Timestamp,
                 "list" => Shape::List {
-                    member: s["member"]["shape"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
+                    member: s["member"]["shape"].as_str().unwrap_or_default().to_string(),
                     min,
                     max,
                 },
@@ -216,13 +199,7 @@ impl Model {
         )))
     }
 
-    fn check(
-        &self,
-        shape_name: &str,
-        value: &Value,
-        path: &str,
-        errors: &mut Vec<String>,
-    ) -> Result<(), AwsError> {
+    fn check(&self, shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -> Result<(), AwsError> {
         let Some(shape) = self.shapes.get(shape_name) else {
             return Ok(());
         };
@@ -230,9 +207,7 @@ impl Model {
             return Ok(());
         }
         let at = |constraint: &str, shown: Option<String>| match shown {
-            Some(v) => format!(
-                "Value '{v}' at '{path}' failed to satisfy constraint: Member must {constraint}"
-            ),
+            Some(v) => format!("Value '{v}' at '{path}' failed to satisfy constraint: Member must {constraint}"),
             None => {
                 format!("Value at '{path}' failed to satisfy constraint: Member must {constraint}")
             }
@@ -245,9 +220,9 @@ impl Model {
                 for m in members {
                     let child = child_path(path, &m.name);
                     match obj.get(&m.name) {
-                        None | Some(Value::Null) if required.contains(&m.name) => {
-                            errors.push(format!("Value null at '{child}' failed to satisfy constraint: Member must not be null"))
-                        }
+                        None | Some(Value::Null) if required.contains(&m.name) => errors.push(format!(
+                            "Value null at '{child}' failed to satisfy constraint: Member must not be null"
+                        )),
                         Some(v) => self.check(&m.shape, v, &child, errors)?,
                         None => {}
                     }
@@ -289,9 +264,7 @@ impl Model {
                 };
                 let len = base64::engine::general_purpose::STANDARD
                     .decode(s)
-                    .map_err(|_| {
-                        AwsError::serialization(format!("Value for '{path}' is not valid base64"))
-                    })?
+                    .map_err(|_| AwsError::serialization(format!("Value for '{path}' is not valid base64")))?
                     .len() as i64;
                 length_errors(len, *min, *max, |c| errors.push(at(c, None)));
             }
@@ -327,9 +300,7 @@ impl Model {
                     return Err(type_error(path, "a list"));
                 };
                 let shown = Some(java_list(items));
-                length_errors(items.len() as i64, *min, *max, |c| {
-                    errors.push(at(c, shown.clone()))
-                });
+                length_errors(items.len() as i64, *min, *max, |c| errors.push(at(c, shown.clone())));
                 for (i, item) in items.iter().enumerate() {
                     self.check(member, item, &format!("{path}.{}.member", i + 1), errors)?;
                 }
@@ -343,16 +314,9 @@ impl Model {
                 let Some(entries) = value.as_object() else {
                     return Err(type_error(path, "a map"));
                 };
-                length_errors(entries.len() as i64, *min, *max, |c| {
-                    errors.push(at(c, None))
-                });
+                length_errors(entries.len() as i64, *min, *max, |c| errors.push(at(c, None)));
                 for (k, v) in entries {
-                    self.check(
-                        key,
-                        &Value::String(k.clone()),
-                        &format!("{path}.key"),
-                        errors,
-                    )?;
+                    self.check(key, &Value::String(k.clone()), &format!("{path}.key"), errors)?;
                     self.check(value_shape, v, &format!("{path}.{k}.value"), errors)?;
                 }
             }
@@ -387,11 +351,7 @@ fn child_path(parent: &str, member: &str) -> String {
 fn java_list(items: &[Value]) -> String {
     let parts: Vec<String> = items
         .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string())
-        })
+        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
         .collect();
     format!("[{}]", parts.join(", "))
 }
@@ -457,10 +417,7 @@ mod tests {
             .message
             .contains("Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"));
         assert!(kms()
-            .validate_input(
-                "CreateAlias",
-                &json!({"AliasName": "alias/good", "TargetKeyId": "k"})
-            )
+            .validate_input("CreateAlias", &json!({"AliasName": "alias/good", "TargetKeyId": "k"}))
             .is_ok());
     }
 
@@ -470,7 +427,9 @@ mod tests {
         let err = kms()
             .validate_input("Encrypt", &json!({"KeyId": "k", "Plaintext": big}))
             .unwrap_err();
-        assert!(err.message.contains("Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"));
+        assert!(err.message.contains(
+            "Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"
+        ));
     }
 
     #[test]

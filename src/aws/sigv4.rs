@@ -40,8 +40,7 @@ pub fn context(headers: &HeaderMap) -> RequestContext {
         .and_then(credential_scope);
     match scope {
         Some(scope) => {
-            let is_account = scope.access_key_id.len() == 12
-                && scope.access_key_id.bytes().all(|b| b.is_ascii_digit());
+            let is_account = scope.access_key_id.len() == 12 && scope.access_key_id.bytes().all(|b| b.is_ascii_digit());
             RequestContext {
                 region: scope.region.to_string(),
                 account_id: if is_account {
@@ -77,9 +76,7 @@ mod tests {
     fn rejects_other_schemes_and_truncated_scopes() {
         assert!(credential_scope("Bearer x").is_none());
         assert!(credential_scope("AWS4-HMAC-SHA256 Credential=a/b/c").is_none());
-        assert!(
-            credential_scope("AWS4-HMAC-SHA256 Credential=a/20261129//kms/aws4_request").is_none()
-        );
+        assert!(credential_scope("AWS4-HMAC-SHA256 Credential=a/20261129//kms/aws4_request").is_none());
     }
 
     #[test]

@@ -43,9 +43,9 @@ where
     F: Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
 {
     router
-        .layer(CatchPanicLayer::custom(
-            move |_: Box<dyn std::any::Any + Send>| on_panic(),
-        ))
+        .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
+            on_panic()
+        }))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -57,11 +57,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 }
 
 /// Serves `router` over plain HTTP/1.1 and h2c on `listener` until `shutdown`.
-pub async fn serve_plain(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
+pub async fn serve_plain(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.wait())
         .await

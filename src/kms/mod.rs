@@ -25,12 +25,7 @@ impl AwsJsonService for Kms {
         model::kms()
     }
 
-    async fn call(
-        &self,
-        _ctx: RequestContext,
-        operation: &str,
-        _input: Value,
-    ) -> Result<Value, AwsError> {
+    async fn call(&self, _ctx: RequestContext, operation: &str, _input: Value) -> Result<Value, AwsError> {
         Err(AwsError::new(
             "UnsupportedOperationException",
             format!("{operation} is not supported by trent yet"),
