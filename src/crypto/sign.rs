@@ -1,0 +1,225 @@
+//! Real asymmetric signatures, byte-compatible with what AWS KMS `Sign` returns and `Verify` accepts, so a
+//! signature made here verifies with OpenSSL / any SDK against the `GetPublicKey` output, and vice versa.
+//!
+//! - `RSASSA_PSS_SHA_*`: RSASSA-PSS, MGF1 with the same hash, salt length = digest length.
+//! - `RSASSA_PKCS1_V1_5_SHA_*`: RSASSA-PKCS1-v1_5 with the DigestInfo prefix.
+//! - `ECDSA_SHA_*`: ECDSA, ASN.1 DER `Ecdsa-Sig-Value` (not the fixed-size r||s form).
+//!
+//! Both message types go through the crates' *prehash* APIs: a `RAW` message is hashed here first, a
+//! `DIGEST` message is taken as the hash (and must have exactly the digest's length). That is exactly KMS's
+//! semantics: signing `sha256(m)` as `DIGEST` equals signing `m` as `RAW` with a SHA-256 algorithm.
+
+use pkcs8::DecodePrivateKey;
+use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use signature::hazmat::{PrehashSigner, PrehashVerifier};
+
+use super::{CryptoError, KeyMaterial, KeySpec};
+
+/// How `Sign`/`Verify` interpret the message (`MessageType` on the wire; `EXTERNAL_MU` is ML-DSA only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    /// The message itself; it is hashed with the algorithm's hash.
+    Raw,
+    /// The precomputed hash of the message.
+    Digest,
+}
+
+impl MessageType {
+    /// Parses the wire string (`"RAW"`, `"DIGEST"`).
+    pub fn parse(s: &str) -> Option<MessageType> {
+        match s {
+            "RAW" => Some(MessageType::Raw),
+            "DIGEST" => Some(MessageType::Digest),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    fn len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+            Hash::Sha512 => 64,
+        }
+    }
+
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Hash::Sha256 => Sha256::digest(data).to_vec(),
+            Hash::Sha384 => Sha384::digest(data).to_vec(),
+            Hash::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    fn pss(self) -> Pss {
+        match self {
+            Hash::Sha256 => Pss::new::<Sha256>(),
+            Hash::Sha384 => Pss::new::<Sha384>(),
+            Hash::Sha512 => Pss::new::<Sha512>(),
+        }
+    }
+
+    fn pkcs1(self) -> Pkcs1v15Sign {
+        match self {
+            Hash::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
+            Hash::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
+            Hash::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Pss,
+    Pkcs1,
+    Ecdsa,
+}
+
+/// Resolves `algorithm` for `spec`: the scheme and hash, or `Unsupported` if AWS would refuse the pairing.
+fn resolve(spec: KeySpec, algorithm: &str) -> Result<(Scheme, Hash), CryptoError> {
+    if !spec.signing_algorithms().contains(&algorithm) {
+        return Err(if spec == KeySpec::Sm2 {
+            super::keys::unsupported_sm2()
+        } else if spec.signing_algorithms().is_empty() {
+            CryptoError::Unsupported(format!("{spec} keys cannot sign or verify"))
+        } else {
+            CryptoError::Unsupported(format!(
+                "signing algorithm {algorithm} is not valid for {spec} keys; valid algorithms: {}",
+                spec.signing_algorithms().join(", ")
+            ))
+        });
+    }
+    let found = match algorithm {
+        "RSASSA_PSS_SHA_256" => (Scheme::Pss, Hash::Sha256),
+        "RSASSA_PSS_SHA_384" => (Scheme::Pss, Hash::Sha384),
+        "RSASSA_PSS_SHA_512" => (Scheme::Pss, Hash::Sha512),
+        "RSASSA_PKCS1_V1_5_SHA_256" => (Scheme::Pkcs1, Hash::Sha256),
+        "RSASSA_PKCS1_V1_5_SHA_384" => (Scheme::Pkcs1, Hash::Sha384),
+        "RSASSA_PKCS1_V1_5_SHA_512" => (Scheme::Pkcs1, Hash::Sha512),
+        "ECDSA_SHA_256" => (Scheme::Ecdsa, Hash::Sha256),
+        "ECDSA_SHA_384" => (Scheme::Ecdsa, Hash::Sha384),
+        "ECDSA_SHA_512" => (Scheme::Ecdsa, Hash::Sha512),
+        other => {
+            return Err(CryptoError::Unsupported(format!(
+                "signing algorithm {other} is not supported"
+            )))
+        }
+    };
+    Ok(found)
+}
+
+/// The hash to sign: the message hashed (`Raw`) or the message itself after a length check (`Digest`).
+fn prehash(hash: Hash, algorithm: &str, message_type: MessageType, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    match message_type {
+        MessageType::Raw => Ok(hash.digest(message)),
+        MessageType::Digest if message.len() == hash.len() => Ok(message.to_vec()),
+        MessageType::Digest => Err(CryptoError::InvalidDigest(format!(
+            "Digest is invalid length for algorithm {algorithm}: expected {} bytes, got {}",
+            hash.len(),
+            message.len()
+        ))),
+    }
+}
+
+/// ECDSA sign of a prehash with the given curve crate; returns the DER signature.
+macro_rules! ecdsa_sign {
+    ($curve:ident, $der:expr, $prehash:expr) => {{
+        let secret = $curve::SecretKey::from_pkcs8_der($der)
+            .map_err(|e| CryptoError::InvalidKey(format!("stored EC key does not parse: {e}")))?;
+        let signing = $curve::ecdsa::SigningKey::from_bytes(&secret.to_bytes())
+            .map_err(|e| CryptoError::InvalidKey(format!("stored EC key is not a signing key: {e}")))?;
+        let sig: $curve::ecdsa::Signature = signing
+            .sign_prehash($prehash)
+            .map_err(|e| CryptoError::Unsupported(format!("ECDSA signing failed: {e}")))?;
+        sig.to_der().as_bytes().to_vec()
+    }};
+}
+
+/// ECDSA verify of a DER signature over a prehash with the given curve crate.
+macro_rules! ecdsa_verify {
+    ($curve:ident, $der:expr, $prehash:expr, $sig:expr) => {{
+        let secret = $curve::SecretKey::from_pkcs8_der($der)
+            .map_err(|e| CryptoError::InvalidKey(format!("stored EC key does not parse: {e}")))?;
+        let signing = $curve::ecdsa::SigningKey::from_bytes(&secret.to_bytes())
+            .map_err(|e| CryptoError::InvalidKey(format!("stored EC key is not a signing key: {e}")))?;
+        let verifying = $curve::ecdsa::VerifyingKey::from(&signing);
+        match $curve::ecdsa::Signature::from_der($sig) {
+            Ok(sig) => verifying.verify_prehash($prehash, &sig).is_ok(),
+            Err(_) => false,
+        }
+    }};
+}
+
+/// Signs `message` with `material` using the AWS `algorithm` (e.g. `"RSASSA_PSS_SHA_256"`, `"ECDSA_SHA_384"`).
+/// Errors: `Unsupported` for an algorithm not valid for the key spec, `InvalidDigest` for a `Digest` message of
+/// the wrong length, `InvalidKey` for unusable stored material.
+pub fn sign(
+    material: &KeyMaterial,
+    algorithm: &str,
+    message_type: MessageType,
+    message: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let spec = material.spec();
+    let (scheme, hash) = resolve(spec, algorithm)?;
+    let hashed = prehash(hash, algorithm, message_type, message)?;
+    let signature = match scheme {
+        Scheme::Pss | Scheme::Pkcs1 => {
+            let key: RsaPrivateKey = material.rsa_private_key()?;
+            let result = if scheme == Scheme::Pss {
+                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pss(), &hashed)
+            } else {
+                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pkcs1(), &hashed)
+            };
+            result.map_err(|e| CryptoError::Unsupported(format!("RSA signing failed: {e}")))?
+        }
+        Scheme::Ecdsa => match spec {
+            KeySpec::EccNistP256 => ecdsa_sign!(p256, material.bytes(), &hashed),
+            KeySpec::EccNistP384 => ecdsa_sign!(p384, material.bytes(), &hashed),
+            KeySpec::EccNistP521 => ecdsa_sign!(p521, material.bytes(), &hashed),
+            KeySpec::EccSecgP256k1 => ecdsa_sign!(k256, material.bytes(), &hashed),
+            other => return Err(CryptoError::Unsupported(format!("{other} keys cannot sign with ECDSA"))),
+        },
+    };
+    Ok(signature)
+}
+
+/// Verifies `signature` over `message`. `Ok(false)` for a signature that is wrong, garbled or of the wrong
+/// length; errors only for the same caller mistakes as [`sign`] (bad algorithm, bad digest length, bad key).
+pub fn verify(
+    material: &KeyMaterial,
+    algorithm: &str,
+    message_type: MessageType,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, CryptoError> {
+    let spec = material.spec();
+    let (scheme, hash) = resolve(spec, algorithm)?;
+    let hashed = prehash(hash, algorithm, message_type, message)?;
+    let ok = match scheme {
+        Scheme::Pss | Scheme::Pkcs1 => {
+            let key = RsaPublicKey::from(material.rsa_private_key()?);
+            if scheme == Scheme::Pss {
+                key.verify(hash.pss(), &hashed, signature).is_ok()
+            } else {
+                key.verify(hash.pkcs1(), &hashed, signature).is_ok()
+            }
+        }
+        Scheme::Ecdsa => match spec {
+            KeySpec::EccNistP256 => ecdsa_verify!(p256, material.bytes(), &hashed, signature),
+            KeySpec::EccNistP384 => ecdsa_verify!(p384, material.bytes(), &hashed, signature),
+            KeySpec::EccNistP521 => ecdsa_verify!(p521, material.bytes(), &hashed, signature),
+            KeySpec::EccSecgP256k1 => ecdsa_verify!(k256, material.bytes(), &hashed, signature),
+            other => return Err(CryptoError::Unsupported(format!("{other} keys cannot verify ECDSA"))),
+        },
+    };
+    Ok(ok)
+}
