@@ -1,0 +1,133 @@
+//! The AWS JSON 1.1 protocol layer, seen from the wire: what the SDKs hide (target header, body parsing,
+//! model-driven validation wording, error envelope, control API). SDK-level behaviour is in tests/kms*.rs.
+
+use serde_json::{json, Value};
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn call(endpoint: &str, target: Option<&str>, body: &str) -> Reply {
+    let mut request = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body.to_string());
+    if let Some(target) = target {
+        request = request.header("x-amz-target", target);
+    }
+    let response = request.send().await.expect("server answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, headers, body }
+}
+
+#[tokio::test]
+async fn protocol_errors_use_the_aws_envelope() {
+    let server = trent::Server::start(trent::Config::ephemeral()).await.unwrap();
+    let kms = server.kms_endpoint();
+
+    let r = call(&kms, Some("TrentService.NoSuchThing"), "{}").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["__type"], "UnknownOperationException");
+    assert_eq!(r.headers["content-type"], "application/x-amz-json-1.1");
+    assert!(r.headers.contains_key("x-amzn-requestid"));
+
+    let r = call(&kms, None, "{}").await;
+    assert_eq!(r.body["__type"], "UnknownOperationException");
+    let r = call(&kms, Some("OtherService.CreateKey"), "{}").await;
+    assert_eq!(r.body["__type"], "UnknownOperationException");
+
+    let r = call(&kms, Some("TrentService.DescribeKey"), "{not json").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["__type"], "SerializationException");
+    let r = call(&kms, Some("TrentService.DescribeKey"), "[1, 2]").await;
+    assert_eq!(r.body["__type"], "SerializationException");
+    let r = call(&kms, Some("TrentService.GenerateRandom"), r#"{"NumberOfBytes": "ten"}"#).await;
+    assert_eq!(r.body["__type"], "SerializationException");
+
+    let r = call(&kms, Some("TrentService.DescribeKey"), "{}").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["__type"], "ValidationException");
+    assert_eq!(
+        r.body["message"],
+        "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"
+    );
+    let r = call(&kms, Some("TrentService.GenerateRandom"), r#"{"NumberOfBytes": 0}"#).await;
+    assert_eq!(
+        r.body["message"],
+        "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: \
+         Member must have value greater than or equal to 1"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_model_operation_is_answered_never_unknown() {
+    let server = trent::Server::start(trent::Config::ephemeral()).await.unwrap();
+    for op in trent::aws::model::kms().operations.keys() {
+        let r = call(&server.kms_endpoint(), Some(&format!("TrentService.{op}")), "{}").await;
+        assert_ne!(r.body["__type"], "UnknownOperationException", "{op} is in the model");
+        assert!(r.status < 500, "{op} answered {} {:?}", r.status, r.body);
+        assert!(r.body.is_object(), "{op} answered a JSON object");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn control_api_answers_health_and_reset() {
+    let server = trent::Server::start(trent::Config::ephemeral()).await.unwrap();
+    let client = reqwest::Client::new();
+    let health: Value = client
+        .get(format!("{}/_parlel/health", server.kms_endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["service"], "kms");
+    let reset = client
+        .post(format!("{}/_parlel/reset", server.kms_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let health: Value = client
+        .get(format!("{}/_parlel/health", server.keyvault_endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["service"], "keyvault");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_and_the_server_lives_on() {
+    let server = trent::Server::start(trent::Config::ephemeral()).await.unwrap();
+    let huge = json!({ "KeyId": "x".repeat(2 << 20) }).to_string();
+    let r = call(&server.kms_endpoint(), Some("TrentService.DescribeKey"), &huge).await;
+    assert_eq!(r.status, 413);
+    let r = call(&server.kms_endpoint(), Some("TrentService.DescribeKey"), "{}").await;
+    assert_eq!(r.body["__type"], "ValidationException");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn start_binds_and_stop_releases_the_ports() {
+    let started = std::time::Instant::now();
+    let server = trent::Server::start(trent::Config::ephemeral()).await.unwrap();
+    let elapsed = started.elapsed();
+    let addr = server.kms_addr().unwrap();
+    server.stop().await;
+    // Stopped means the port is free again.
+    std::net::TcpListener::bind(addr).expect("port released after stop");
+    eprintln!("in-process start took {elapsed:?}");
+}
