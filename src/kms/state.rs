@@ -1,0 +1,473 @@
+//! The records KMS keeps — keys with every version of their material, aliases — scoped per (account, region),
+//! and the lookups every operation shares: identifier parsing (key id, key ARN, alias name, alias ARN), key
+//! states, lazy deletion, paging.
+//!
+//! Everything here is plain data behind one `std::sync::Mutex` ([`super::Kms`]); all records derive
+//! Serialize/Deserialize so a storage backend can persist them as they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::errors::KmsError;
+use crate::aws::RequestContext;
+use crate::crypto::{KeyMaterial, KeySpec};
+
+/// The lifecycle states trent models (AWS's `KeyState` values of customer keys with AWS_KMS origin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyState {
+    Enabled,
+    Disabled,
+    PendingDeletion,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+        }
+    }
+}
+
+/// Automatic rotation settings of a symmetric key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rotation {
+    pub period_days: i64,
+    /// When the next automatic rotation is due (epoch ms, on the server clock).
+    pub next_rotation_ms: i64,
+}
+
+/// One KMS key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key_id: String,
+    pub account_id: String,
+    pub region: String,
+    /// Epoch milliseconds.
+    pub creation_ms: i64,
+    pub description: String,
+    pub key_usage: String,
+    pub key_spec: KeySpec,
+    pub state: KeyState,
+    pub deletion_ms: Option<i64>,
+    pub pending_window_days: Option<i64>,
+    pub policy: String,
+    pub tags: BTreeMap<String, String>,
+    /// Names of the aliases pointing at this key (kept in step with [`RegionStore::aliases`]).
+    pub aliases: BTreeSet<String>,
+    pub rotation: Option<Rotation>,
+    /// Every material version; the index is the version, the last one is current. Never shrinks, so every
+    /// ciphertext ever produced stays decryptable.
+    pub materials: Vec<KeyMaterial>,
+}
+
+impl KeyRecord {
+    pub fn arn(&self) -> String {
+        key_arn(&self.region, &self.account_id, &self.key_id)
+    }
+
+    /// The current material and its version.
+    pub fn current_material(&self) -> Result<(u32, &KeyMaterial), KmsError> {
+        let version = self
+            .materials
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| KmsError::Internal(format!("{} has no key material", self.arn())))?;
+        let material = self
+            .materials
+            .get(version)
+            .ok_or_else(|| KmsError::Internal(format!("{} has no key material", self.arn())))?;
+        Ok((u32::try_from(version).unwrap_or(u32::MAX), material))
+    }
+
+    /// Fails unless the key is Enabled: Disabled → DisabledException, PendingDeletion → KMSInvalidStateException.
+    pub fn require_enabled(&self) -> Result<(), KmsError> {
+        match self.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", self.arn()))),
+            KeyState::PendingDeletion => Err(self.pending_deletion()),
+        }
+    }
+
+    /// Fails only for a key pending deletion (operations that accept Enabled and Disabled keys).
+    pub fn require_not_pending_deletion(&self) -> Result<(), KmsError> {
+        match self.state {
+            KeyState::PendingDeletion => Err(self.pending_deletion()),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn pending_deletion(&self) -> KmsError {
+        KmsError::InvalidState(format!("{} is pending deletion.", self.arn()))
+    }
+
+    /// Fails with InvalidKeyUsageException unless the key's usage is `usage`.
+    pub fn require_usage(&self, usage: &str, operation: &str) -> Result<(), KmsError> {
+        if self.key_usage == usage {
+            Ok(())
+        } else {
+            Err(KmsError::InvalidKeyUsage(format!(
+                "{} key usage is {} which is not valid for {operation}.",
+                self.arn(),
+                self.key_usage
+            )))
+        }
+    }
+}
+
+/// One alias.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub name: String,
+    pub target_key_id: String,
+    pub creation_ms: i64,
+    pub last_updated_ms: i64,
+}
+
+/// Everything of one (account, region).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RegionStore {
+    pub keys: BTreeMap<String, KeyRecord>,
+    pub aliases: BTreeMap<String, AliasRecord>,
+    /// (deletion time ms, key id) of every key pending deletion, so expired keys are found without a scan.
+    pub deletions: BTreeSet<(i64, String)>,
+}
+
+impl RegionStore {
+    /// Removes every key whose deletion date has passed (and its aliases). Costs O(expired).
+    pub fn sweep(&mut self, now_ms: i64) {
+        while let Some(first) = self.deletions.first().cloned() {
+            if first.0 > now_ms {
+                break;
+            }
+            self.deletions.remove(&first);
+            let due = self
+                .keys
+                .get(&first.1)
+                .is_some_and(|k| k.state == KeyState::PendingDeletion && k.deletion_ms == Some(first.0));
+            if due {
+                if let Some(key) = self.keys.remove(&first.1) {
+                    for alias in &key.aliases {
+                        self.aliases.remove(alias);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Performs automatic rotations that have come due for `key_id` (lazily, on access).
+    pub fn rotate_if_due(&mut self, key_id: &str, now_ms: i64) {
+        let Some(key) = self.keys.get_mut(key_id) else { return };
+        if key.state == KeyState::PendingDeletion {
+            return;
+        }
+        let Some(rotation) = key.rotation.as_mut() else { return };
+        let period_ms = rotation.period_days.max(1) * 86_400_000;
+        let mut rounds = 0;
+        while rotation.next_rotation_ms <= now_ms && rounds < 64 {
+            match KeyMaterial::generate(key.key_spec) {
+                Ok(material) => key.materials.push(material),
+                Err(e) => {
+                    tracing::warn!(error = %e, key = %key.key_id, "automatic rotation failed");
+                    return;
+                }
+            }
+            rotation.next_rotation_ms += period_ms;
+            rounds += 1;
+        }
+        if rotation.next_rotation_ms <= now_ms {
+            // Far in the past (clock jumped years): catch the schedule up without generating more versions.
+            let behind = (now_ms - rotation.next_rotation_ms) / period_ms + 1;
+            rotation.next_rotation_ms += behind * period_ms;
+        }
+    }
+}
+
+/// All KMS state of one server.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Store {
+    /// Keyed by `<account>/<region>`.
+    pub regions: BTreeMap<String, RegionStore>,
+}
+
+/// Where a request lives: an account and a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub account_id: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn of(ctx: &RequestContext) -> Scope {
+        Scope {
+            account_id: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+        }
+    }
+
+    fn store_key(&self) -> String {
+        format!("{}/{}", self.account_id, self.region)
+    }
+}
+
+impl Store {
+    /// The region store of `scope`, swept of expired keys as of `now_ms`.
+    pub fn region(&mut self, scope: &Scope, now_ms: i64) -> &mut RegionStore {
+        let region = self.regions.entry(scope.store_key()).or_default();
+        region.sweep(now_ms);
+        region
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.regions.values().map(|r| r.keys.len()).sum()
+    }
+
+    pub fn alias_count(&self) -> usize {
+        self.regions.values().map(|r| r.aliases.len()).sum()
+    }
+}
+
+pub fn key_arn(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:key/{key_id}")
+}
+
+pub fn alias_arn(region: &str, account: &str, alias_name: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:{alias_name}")
+}
+
+/// Which identifiers an operation accepts for its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Key id, key ARN, alias name, alias ARN (cryptographic operations, DescribeKey, GetPublicKey).
+    AnyIdentifier,
+    /// Key id or key ARN only (key management operations).
+    KeyOnly,
+}
+
+/// An identifier as the caller wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    Key { scope: Option<Scope>, key_id: String },
+    Alias { scope: Option<Scope>, name: String },
+}
+
+/// Parses a `KeyId` parameter. ARNs must be KMS key or alias ARNs.
+pub fn parse_key_ref(input: &str) -> Result<KeyRef, KmsError> {
+    if let Some(rest) = input.strip_prefix("arn:") {
+        // arn:<partition>:kms:<region>:<account>:<resource>
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [_partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(KmsError::InvalidArn(format!("Invalid arn {input}")));
+        };
+        if *service != "kms" || region.is_empty() || account.is_empty() {
+            return Err(KmsError::InvalidArn(format!("Invalid arn {input}")));
+        }
+        let scope = Some(Scope {
+            account_id: account.to_string(),
+            region: region.to_string(),
+        });
+        if let Some(key_id) = resource.strip_prefix("key/") {
+            return Ok(KeyRef::Key {
+                scope,
+                key_id: key_id.to_string(),
+            });
+        }
+        if resource.starts_with("alias/") {
+            return Ok(KeyRef::Alias {
+                scope,
+                name: resource.to_string(),
+            });
+        }
+        return Err(KmsError::InvalidArn(format!("Invalid arn {input}")));
+    }
+    if input.starts_with("alias/") {
+        return Ok(KeyRef::Alias {
+            scope: None,
+            name: input.to_string(),
+        });
+    }
+    Ok(KeyRef::Key {
+        scope: None,
+        key_id: input.to_string(),
+    })
+}
+
+/// True when `s` is a key id as KMS issues them (a UUID).
+pub fn is_key_id(s: &str) -> bool {
+    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
+}
+
+/// Resolves a `KeyId` parameter to (scope of the key, key id), checking the key exists (after lazy deletion).
+/// A key ARN may name another account (cross-account use), but never another region than the request's.
+pub fn resolve(
+    store: &mut Store,
+    ctx: &Scope,
+    input: &str,
+    accept: Accept,
+    now_ms: i64,
+) -> Result<(Scope, String), KmsError> {
+    let key_ref = parse_key_ref(input)?;
+    let (scope, key_id) = match key_ref {
+        KeyRef::Key { scope, key_id } => {
+            let scope = scope.unwrap_or_else(|| ctx.clone());
+            if scope.region != ctx.region {
+                return Err(KmsError::NotFound(format!("Invalid arn {}", scope.region)));
+            }
+            (scope, key_id)
+        }
+        KeyRef::Alias { scope, name } => {
+            if accept == Accept::KeyOnly {
+                return Err(KmsError::NotFound(format!("Invalid keyId '{input}'")));
+            }
+            let scope = scope.unwrap_or_else(|| ctx.clone());
+            if scope.region != ctx.region {
+                return Err(KmsError::NotFound(format!("Invalid arn {}", scope.region)));
+            }
+            let region = store.region(&scope, now_ms);
+            let Some(alias) = region.aliases.get(&name) else {
+                return Err(KmsError::NotFound(format!(
+                    "Alias {} is not found.",
+                    alias_arn(&scope.region, &scope.account_id, &name)
+                )));
+            };
+            let target = alias.target_key_id.clone();
+            (scope, target)
+        }
+    };
+    if !is_key_id(&key_id) {
+        return Err(KmsError::NotFound(format!("Invalid keyId '{key_id}'")));
+    }
+    let region = store.region(&scope, now_ms);
+    if !region.keys.contains_key(&key_id) {
+        return Err(KmsError::NotFound(format!(
+            "Key '{}' does not exist",
+            key_arn(&scope.region, &scope.account_id, &key_id)
+        )));
+    }
+    region.rotate_if_due(&key_id, now_ms);
+    Ok((scope, key_id))
+}
+
+/// Resolves and returns the key record mutably.
+pub fn key_mut<'a>(
+    store: &'a mut Store,
+    ctx: &Scope,
+    input: &str,
+    accept: Accept,
+    now_ms: i64,
+) -> Result<&'a mut KeyRecord, KmsError> {
+    let (scope, key_id) = resolve(store, ctx, input, accept, now_ms)?;
+    let arn = key_arn(&scope.region, &scope.account_id, &key_id);
+    store
+        .region(&scope, now_ms)
+        .keys
+        .get_mut(&key_id)
+        .ok_or_else(|| KmsError::NotFound(format!("Key '{arn}' does not exist")))
+}
+
+/// Paging: an opaque marker naming the last item returned, and the page size an operation allows.
+pub mod paging {
+    use super::*;
+
+    /// Encodes the last returned sort key as a marker.
+    pub fn marker(last: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("trent:{last}"))
+    }
+
+    /// The lower bound a marker stands for; a marker trent did not issue → InvalidMarkerException.
+    pub fn start(marker: Option<&str>) -> Result<Bound<String>, KmsError> {
+        let Some(marker) = marker else {
+            return Ok(Bound::Unbounded);
+        };
+        let invalid = || KmsError::InvalidMarker(format!("Invalid marker: {marker}"));
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(marker)
+            .map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let last = text.strip_prefix("trent:").ok_or_else(invalid)?;
+        Ok(Bound::Excluded(last.to_string()))
+    }
+
+    /// The page size: `limit` (already validated 1..=1000 by the model) clamped to the operation's maximum.
+    pub fn size(limit: Option<i64>, default: usize, max: usize) -> usize {
+        limit
+            .map(|l| usize::try_from(l).unwrap_or(default).clamp(1, max))
+            .unwrap_or(default)
+    }
+
+    /// Takes one page from an ordered iterator of (sort key, item): the items, and the marker when more remain.
+    pub fn page<'a, T: 'a>(mut items: impl Iterator<Item = (&'a String, T)>, size: usize) -> (Vec<T>, Option<String>) {
+        let mut out = Vec::with_capacity(size.min(1000));
+        let mut last: Option<&String> = None;
+        for _ in 0..size {
+            match items.next() {
+                Some((k, v)) => {
+                    last = Some(k);
+                    out.push(v);
+                }
+                None => return (out, None),
+            }
+        }
+        let more = items.next().is_some();
+        (out, if more { last.map(|l| marker(l)) } else { None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_parse() {
+        assert_eq!(
+            parse_key_ref("alias/x").unwrap(),
+            KeyRef::Alias {
+                scope: None,
+                name: "alias/x".into()
+            }
+        );
+        match parse_key_ref("arn:aws:kms:eu-west-1:111122223333:key/abc").unwrap() {
+            KeyRef::Key { scope: Some(s), key_id } => {
+                assert_eq!(s.region, "eu-west-1");
+                assert_eq!(s.account_id, "111122223333");
+                assert_eq!(key_id, "abc");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_key_ref("arn:aws:kms:eu-west-1:111122223333:alias/a/b").unwrap() {
+            KeyRef::Alias { name, .. } => assert_eq!(name, "alias/a/b"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            parse_key_ref("arn:aws:s3:::bucket").unwrap_err().code(),
+            "InvalidArnException"
+        );
+    }
+
+    #[test]
+    fn markers_round_trip_and_reject_garbage() {
+        let m = paging::marker("abc");
+        assert_eq!(paging::start(Some(&m)).unwrap(), Bound::Excluded("abc".to_string()));
+        assert_eq!(
+            paging::start(Some("nope!")).unwrap_err().code(),
+            "InvalidMarkerException"
+        );
+        assert_eq!(paging::start(None).unwrap(), Bound::Unbounded);
+    }
+
+    #[test]
+    fn a_page_reports_whether_more_remain() {
+        let map: BTreeMap<String, u32> = (0..5).map(|i| (format!("k{i}"), i)).collect();
+        let (items, next) = paging::page(map.iter().map(|(k, v)| (k, *v)), 2);
+        assert_eq!(items, vec![0, 1]);
+        let next = next.unwrap();
+        let start = paging::start(Some(&next)).unwrap();
+        let (items, next) = paging::page(map.range((start, Bound::Unbounded)).map(|(k, v)| (k, *v)), 3);
+        assert_eq!(items, vec![2, 3, 4]);
+        assert!(next.is_none());
+    }
+}

@@ -1,0 +1,89 @@
+//! Shared helpers for the integration tests: a running server and official-SDK clients pointed at it.
+#![allow(dead_code)]
+
+use aws_credential_types::Credentials;
+use aws_sdk_kms::config::Region;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::Client;
+
+/// Starts a server on ephemeral ports.
+pub async fn server() -> trent::Server {
+    trent::Server::start(trent::Config::ephemeral())
+        .await
+        .expect("the server starts")
+}
+
+/// An SDK client for `region` against `server`, with the default test credentials.
+pub fn client_in(server: &trent::Server, region: &str) -> Client {
+    client_with(server, region, "parlel")
+}
+
+/// An SDK client for `region` whose access key id is `access_key` (a 12-digit one names an account).
+pub fn client_with(server: &trent::Server, region: &str, access_key: &str) -> Client {
+    let config = aws_sdk_kms::config::Builder::new()
+        .endpoint_url(server.kms_endpoint())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(access_key, "parlel", None, None, "test"))
+        .behavior_version_latest()
+        .build();
+    Client::from_conf(config)
+}
+
+/// A server and a us-east-1 client.
+pub async fn setup() -> (trent::Server, Client) {
+    let server = server().await;
+    let client = client_in(&server, "us-east-1");
+    (server, client)
+}
+
+/// The error code of a failed call (panics on success).
+pub fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+) -> String {
+    let err = result.expect_err("the call should fail");
+    match err.as_service_error() {
+        Some(e) => e.code().unwrap_or("<no code>").to_string(),
+        None => format!("<not a service error: {err:?}>"),
+    }
+}
+
+/// The error code and message of a failed call (panics on success).
+pub fn error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+) -> (String, String) {
+    let err = result.expect_err("the call should fail");
+    match err.as_service_error() {
+        Some(e) => (
+            e.code().unwrap_or("<no code>").to_string(),
+            e.message().unwrap_or_default().to_string(),
+        ),
+        None => (format!("<not a service error: {err:?}>"), String::new()),
+    }
+}
+
+/// A name unique within this test process.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Creates a symmetric key and returns its id.
+pub async fn symmetric_key(client: &Client) -> String {
+    client
+        .create_key()
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata
+        .expect("KeyMetadata")
+        .key_id
+}
