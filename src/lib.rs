@@ -33,6 +33,9 @@ pub use config::Config;
 pub struct Server {
     kms_addr: Option<SocketAddr>,
     keyvault_addr: Option<SocketAddr>,
+    keyvault_tls_addr: Option<SocketAddr>,
+    ca_pem: Option<String>,
+    ca_path: Option<std::path::PathBuf>,
     clock: Clock,
     trigger: http::ShutdownTrigger,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
@@ -46,6 +49,9 @@ impl Server {
         let mut server = Server {
             kms_addr: None,
             keyvault_addr: None,
+            keyvault_tls_addr: None,
+            ca_pem: None,
+            ca_path: None,
             clock: clock.clone(),
             trigger,
             tasks: Vec::new(),
@@ -71,7 +77,7 @@ impl Server {
 
         if config.enable_keyvault {
             let vault = keyvault::KeyVault::new(clock.clone());
-            let router = keyvault::router(vault.clone()).merge(http::control::routes(vault));
+            let router = keyvault::app(vault);
             let router = http::with_common_layers(router, || {
                 (
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,7 +90,29 @@ impl Server {
             server.keyvault_addr = Some(addr);
             server
                 .tasks
-                .push(tokio::spawn(http::serve_plain(listener, router, shutdown.clone())));
+                .push(tokio::spawn(http::serve_plain(listener, router.clone(), shutdown.clone())));
+
+            // HTTPS: the SDKs other than JS refuse bearer tokens over plain HTTP.
+            let tls = http::tls::setup(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
+            if let Some(pem) = &tls.ca_pem {
+                let path = config
+                    .tls_ca_out
+                    .clone()
+                    .unwrap_or_else(|| std::env::temp_dir().join("trent-ca.pem"));
+                http::tls::write_pem(&path, pem)?;
+                tracing::info!(path = %path.display(), "CA certificate of the Key Vault HTTPS listener written");
+                server.ca_path = Some(path);
+            }
+            server.ca_pem = tls.ca_pem;
+            let (listener, addr) = http::bind(SocketAddr::new(config.host, config.keyvault_tls_port)).await?;
+            tracing::info!(%addr, "Azure Key Vault listening (https)");
+            server.keyvault_tls_addr = Some(addr);
+            server.tasks.push(tokio::spawn(http::tls::serve_tls(
+                listener,
+                router,
+                tls.acceptor,
+                shutdown.clone(),
+            )));
         }
         Ok(server)
     }
@@ -107,6 +135,29 @@ impl Server {
     /// Address of the Azure Key Vault plain-HTTP listener.
     pub fn keyvault_addr(&self) -> Option<SocketAddr> {
         self.keyvault_addr
+    }
+
+    /// `https://localhost:port` of the Azure Key Vault HTTPS listener (the default vault; `https://{vault}.localhost:port`
+    /// selects another).
+    pub fn keyvault_tls_endpoint(&self) -> String {
+        self.keyvault_tls_addr
+            .map(|a| format!("https://localhost:{}", a.port()))
+            .unwrap_or_default()
+    }
+
+    /// Address of the Azure Key Vault HTTPS listener.
+    pub fn keyvault_tls_addr(&self) -> Option<SocketAddr> {
+        self.keyvault_tls_addr
+    }
+
+    /// PEM of the CA that signed the generated HTTPS certificate (None with `--tls-cert`).
+    pub fn ca_certificate_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// Where the CA certificate was written (None with `--tls-cert`).
+    pub fn ca_certificate_path(&self) -> Option<&std::path::Path> {
+        self.ca_path.as_deref()
     }
 
     /// The clock every service of this server reads.

@@ -1,38 +1,273 @@
 //! Azure Key Vault: the REST protocol (routes, api-version, challenge auth, paging) and the secrets plane.
+//!
+//! Every request goes through [`dispatch`]: challenge authentication first (a request without a bearer token
+//! gets its 401 before its body is read), then the api-version, then the route and method, then the body.
+//! Several vaults live side by side, selected by the request's host (see [`protocol::Target`]).
 
-use std::sync::Arc;
+pub mod backup;
+pub mod model;
+pub mod protocol;
+pub mod secrets;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
 use crate::clock::Clock;
 use crate::http::control::Control;
+use model::VaultState;
+use protocol::{KeyVaultError, Query, Target};
+use secrets::Call;
+
+/// The service version header every response carries.
+pub const SERVICE_VERSION: &str = "1.9.2778.1";
+/// Largest request body read (a backup blob of many 25 KB versions fits).
+const MAX_BODY_BYTES: usize = 8 << 20;
 
 /// All vaults of one server.
 pub struct KeyVault {
-    #[allow(dead_code)] // read by the operations as they land
     clock: Clock,
+    vaults: Mutex<BTreeMap<String, VaultState>>,
 }
 
 impl KeyVault {
     pub fn new(clock: Clock) -> Arc<Self> {
-        Arc::new(KeyVault { clock })
+        Arc::new(KeyVault {
+            clock,
+            vaults: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Now, in epoch seconds, from the server clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, VaultState>> {
+        self.vaults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the named vault (created empty on first use) under the lock. `f` must not block.
+    pub fn with_vault<R>(&self, vault: &str, f: impl FnOnce(&mut VaultState) -> R) -> R {
+        let mut vaults = self.lock();
+        f(vaults.entry(vault.to_string()).or_default())
     }
 }
 
+/// The whole Key Vault app of one port: the REST API, the control API, and the headers every response carries.
+pub fn app(service: Arc<KeyVault>) -> Router {
+    router(service.clone())
+        .merge(crate::http::control::routes(service))
+        .layer(axum::middleware::from_fn(response_headers))
+}
+
 /// The Key Vault REST routes (everything but `/_parlel/*`).
-pub fn router(_service: Arc<KeyVault>) -> Router {
-    Router::new()
+pub fn router(service: Arc<KeyVault>) -> Router {
+    Router::new().fallback(dispatch).with_state(service)
+}
+
+async fn response_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-ms-request-id", id);
+    }
+    headers.insert(
+        "x-ms-keyvault-service-version",
+        HeaderValue::from_static(SERVICE_VERSION),
+    );
+    response
+}
+
+/// The routes of the secrets plane (plus the planes not served yet).
+enum Route {
+    Secrets,
+    Secret(String),
+    SecretVersion(String, String),
+    SecretVersions(String),
+    SecretBackup(String),
+    SecretRestore,
+    DeletedSecrets,
+    DeletedSecret(String),
+    DeletedSecretRecover(String),
+    NotImplemented(&'static str),
+}
+
+fn route(segments: &[String]) -> Option<Route> {
+    let first = segments.first()?.to_ascii_lowercase();
+    let rest = segments.get(1..).unwrap_or(&[]);
+    match first.as_str() {
+        "secrets" => Some(match rest {
+            [] => Route::Secrets,
+            [r] if r == "restore" => Route::SecretRestore,
+            [name] => Route::Secret(name.clone()),
+            [name, v] if v.eq_ignore_ascii_case("versions") => Route::SecretVersions(name.clone()),
+            [name, b] if b.eq_ignore_ascii_case("backup") => Route::SecretBackup(name.clone()),
+            [name, version] => Route::SecretVersion(name.clone(), version.clone()),
+            _ => return None,
+        }),
+        "deletedsecrets" => Some(match rest {
+            [] => Route::DeletedSecrets,
+            [name] => Route::DeletedSecret(name.clone()),
+            [name, r] if r.eq_ignore_ascii_case("recover") => Route::DeletedSecretRecover(name.clone()),
+            _ => return None,
+        }),
+        "keys" | "deletedkeys" => Some(Route::NotImplemented("keys")),
+        "certificates" | "deletedcertificates" => Some(Route::NotImplemented("certificates")),
+        _ => None,
+    }
+}
+
+/// The one entry point of the Key Vault REST API.
+async fn dispatch(State(kv): State<Arc<KeyVault>>, request: Request) -> Response {
+    match handle(&kv, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(kv: &KeyVault, request: Request) -> Result<Response, KeyVaultError> {
+    let (parts, body) = request.into_parts();
+    let https = parts.extensions.get::<crate::http::tls::TlsConnection>().is_some();
+    let target = Target::of(&parts.uri, &parts.headers, https)
+        .ok_or_else(|| KeyVaultError::BadParameter("The request has no valid Host header.".to_string()))?;
+
+    // Challenge authentication comes first, before the body is read: the SDKs' first request has no body.
+    if !protocol::has_bearer_token(&parts.headers) {
+        return Err(KeyVaultError::Unauthorized {
+            challenge: target.challenge(),
+        });
+    }
+
+    let query = Query::parse(parts.uri.query());
+    protocol::check_api_version(&query)?;
+    let api_version = query
+        .get("api-version")
+        .unwrap_or(protocol::LATEST_API_VERSION)
+        .to_string();
+
+    let path = parts.uri.path();
+    let mut segments: Vec<String> = path.split('/').skip(1).map(protocol::percent_decode).collect();
+    // A trailing slash names the same resource (`/secrets/{name}/` is the latest version).
+    while segments.last().is_some_and(|s| s.is_empty()) {
+        segments.pop();
+    }
+    let route = route(&segments).ok_or_else(|| {
+        KeyVaultError::NotFound(format!(
+            "The requested path '{}' is not a Key Vault operation.",
+            protocol::truncate(path, 200)
+        ))
+    })?;
+    let method = parts.method.clone();
+
+    let not_allowed = || KeyVaultError::MethodNotAllowed(protocol::truncate(method.as_str(), 32));
+    let allowed: &[Method] = match &route {
+        Route::Secrets | Route::SecretVersions(_) | Route::DeletedSecrets => &[Method::GET],
+        Route::Secret(_) => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
+        Route::SecretVersion(..) => &[Method::GET, Method::PATCH],
+        Route::SecretBackup(_) | Route::SecretRestore | Route::DeletedSecretRecover(_) => &[Method::POST],
+        Route::DeletedSecret(_) => &[Method::GET, Method::DELETE],
+        Route::NotImplemented(plane) => {
+            return Err(KeyVaultError::NotImplemented(format!(
+                "trent does not implement the Key Vault {plane} API yet: {} {} is not supported.",
+                method,
+                protocol::truncate(path, 200)
+            )))
+        }
+    };
+    if !allowed.contains(&method) {
+        return Err(not_allowed());
+    }
+
+    let needs_body = matches!(method, Method::PUT | Method::PATCH) || matches!(route, Route::SecretRestore);
+    let body = if needs_body {
+        read_body(body).await?
+    } else {
+        drop(body);
+        bytes::Bytes::new()
+    };
+
+    let call = Call {
+        kv,
+        target: &target,
+        query: &query,
+        api_version: &api_version,
+        body: &body,
+    };
+    match (route, method.clone()) {
+        (Route::Secrets, _) => secrets::get_secrets(&call),
+        (Route::Secret(name), Method::PUT) => secrets::set_secret(&call, &name),
+        (Route::Secret(name), Method::GET) => secrets::get_secret(&call, &name, None),
+        (Route::Secret(name), Method::PATCH) => secrets::update_secret(&call, &name, None),
+        (Route::Secret(name), _) => secrets::delete_secret(&call, &name),
+        (Route::SecretVersion(name, version), Method::GET) => secrets::get_secret(&call, &name, Some(&version)),
+        (Route::SecretVersion(name, version), _) => secrets::update_secret(&call, &name, Some(&version)),
+        (Route::SecretVersions(name), _) => secrets::get_secret_versions(&call, &name),
+        (Route::SecretBackup(name), _) => secrets::backup_secret(&call, &name),
+        (Route::SecretRestore, _) => secrets::restore_secret(&call),
+        (Route::DeletedSecrets, _) => secrets::get_deleted_secrets(&call),
+        (Route::DeletedSecret(name), Method::GET) => secrets::get_deleted_secret(&call, &name),
+        (Route::DeletedSecret(name), _) => secrets::purge_deleted_secret(&call, &name),
+        (Route::DeletedSecretRecover(name), _) => secrets::recover_deleted_secret(&call, &name),
+        (Route::NotImplemented(_), _) => Err(not_allowed()),
+    }
+}
+
+async fn read_body(body: Body) -> Result<bytes::Bytes, KeyVaultError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        KeyVaultError::PayloadTooLarge(format!(
+            "The request body could not be read or exceeds {MAX_BODY_BYTES} bytes."
+        ))
+    })
 }
 
 impl Control for KeyVault {
     fn health(&self) -> Value {
-        json!({ "status": "ok", "service": "keyvault", "secrets": 0, "versions": 0, "deleted": 0 })
+        let vaults = self.lock();
+        let (mut secrets, mut versions, mut deleted) = (0, 0, 0);
+        for vault in vaults.values() {
+            let (s, v, d) = secrets::counts(vault);
+            secrets += s;
+            versions += v;
+            deleted += d;
+        }
+        json!({
+            "status": "ok",
+            "service": "keyvault",
+            "secrets": secrets,
+            "versions": versions,
+            "deleted": deleted,
+        })
     }
 
-    fn reset(&self) {}
+    fn reset(&self) {
+        self.lock().clear();
+    }
 
     fn dump(&self) -> Value {
-        json!({ "secrets": [], "deleted": [] })
+        let vaults = self.lock();
+        let names = |v: &VaultState| -> (Vec<String>, Vec<String>) {
+            (
+                v.secrets.values().map(|r| r.name.clone()).collect(),
+                v.deleted.values().map(|d| d.secret.name.clone()).collect(),
+            )
+        };
+        let (secrets, deleted) = vaults.get(protocol::DEFAULT_VAULT).map(names).unwrap_or_default();
+        let per_vault: serde_json::Map<String, Value> = vaults
+            .iter()
+            .filter(|(_, v)| !v.secrets.is_empty() || !v.deleted.is_empty())
+            .map(|(name, v)| {
+                let (s, d) = names(v);
+                (name.clone(), json!({ "secrets": s, "deleted": d }))
+            })
+            .collect();
+        json!({ "secrets": secrets, "deleted": deleted, "vaults": per_vault })
     }
 }

@@ -1,0 +1,287 @@
+//! HTTPS for the Key Vault port: the certificate (generated at start, or given with `--tls-cert/--tls-key`) and
+//! the TLS accept loop (HTTP/1.1 and HTTP/2 by ALPN, graceful shutdown on the server's [`Shutdown`]).
+//!
+//! The generated material is a CA certificate plus a leaf it signs for `localhost`, `127.0.0.1`, `::1` and
+//! `*.localhost`; clients trust the CA (written to a PEM file at start). Because some TLS stacks (rustls/webpki,
+//! NSS) refuse a wildcard directly under a single-label domain such as `*.localhost`, a client that asks for
+//! another name by SNI (`myvault.localhost`) gets a leaf for exactly that name, signed by the same CA on first
+//! use and cached.
+//!
+//! A failed handshake only ends its own connection: every connection runs in its own task.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::Shutdown;
+
+/// Marks a request that arrived over TLS (a request extension), so services can build `https://` URLs.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsConnection;
+
+/// What the HTTPS listener serves with.
+pub struct TlsSetup {
+    pub acceptor: TlsAcceptor,
+    /// PEM of the generated CA (None when the certificate was given).
+    pub ca_pem: Option<String>,
+}
+
+/// Names the default generated leaf covers.
+pub const LEAF_NAMES: [&str; 4] = ["localhost", "127.0.0.1", "::1", "*.localhost"];
+const MAX_CACHED_LEAVES: usize = 1024;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn other<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> io::Error + '_ {
+    move |e| io::Error::other(format!("{context}: {e}"))
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Loads the given certificate chain and key, or generates a CA and leaf.
+pub fn setup(cert: Option<&Path>, key: Option<&Path>) -> io::Result<TlsSetup> {
+    let (resolver, ca_pem): (Arc<dyn ResolvesServerCert>, Option<String>) = match (cert, key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .map_err(other("reading --tls-cert"))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(other("parsing --tls-cert"))?;
+            if chain.is_empty() {
+                return Err(io::Error::other("--tls-cert holds no certificate"));
+            }
+            let key = PrivateKeyDer::from_pem_file(key).map_err(other("reading --tls-key"))?;
+            let signing = provider()
+                .key_provider
+                .load_private_key(key)
+                .map_err(other("loading --tls-key"))?;
+            let certified = CertifiedKey::new(chain, signing);
+            certified
+                .keys_match()
+                .map_err(other("--tls-cert and --tls-key do not match"))?;
+            (Arc::new(Fixed(Arc::new(certified))), None)
+        }
+        (None, None) => {
+            let generated = Generated::new()?;
+            let pem = generated.ca_pem.clone();
+            (Arc::new(generated), Some(pem))
+        }
+        _ => return Err(io::Error::other("--tls-cert and --tls-key must be given together")),
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(other("TLS configuration"))?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsSetup {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        ca_pem,
+    })
+}
+
+/// A certificate given on the command line.
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A generated CA, its default leaf, and leaves issued per SNI name.
+struct Generated {
+    issuer: Issuer<'static, KeyPair>,
+    ca_der: CertificateDer<'static>,
+    ca_pem: String,
+    default_leaf: Arc<CertifiedKey>,
+    by_name: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for Generated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generated").finish_non_exhaustive()
+    }
+}
+
+impl Generated {
+    fn new() -> io::Result<Generated> {
+        let ca_key = KeyPair::generate().map_err(other("generating the CA key"))?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other("CA parameters"))?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "trent local development CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "trent (Azure Key Vault emulator)");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).map_err(other("signing the CA"))?;
+        let ca_pem = ca_cert.pem();
+        let ca_der = ca_cert.der().clone();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let names: Vec<String> = LEAF_NAMES.iter().map(|s| s.to_string()).collect();
+        let default_leaf = issue(&issuer, &ca_der, names)?;
+        Ok(Generated {
+            issuer,
+            ca_der,
+            ca_pem,
+            default_leaf,
+            by_name: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn leaf_for(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+        let name = name.to_ascii_lowercase();
+        let mut cache = self.by_name.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = cache.get(&name) {
+            return Some(found.clone());
+        }
+        let leaf = issue(&self.issuer, &self.ca_der, vec![name.clone()]).ok()?;
+        if cache.len() < MAX_CACHED_LEAVES {
+            cache.insert(name, leaf.clone());
+        }
+        Some(leaf)
+    }
+}
+
+impl ResolvesServerCert for Generated {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        match hello.server_name() {
+            None => Some(self.default_leaf.clone()),
+            Some(name) if name.eq_ignore_ascii_case("localhost") => Some(self.default_leaf.clone()),
+            Some(name) => self.leaf_for(name).or_else(|| Some(self.default_leaf.clone())),
+        }
+    }
+}
+
+/// A leaf for `names`, signed by the CA, as rustls serves it (leaf + CA chain).
+fn issue(
+    issuer: &Issuer<'static, KeyPair>,
+    ca_der: &CertificateDer<'static>,
+    names: Vec<String>,
+) -> io::Result<Arc<CertifiedKey>> {
+    let key = KeyPair::generate().map_err(other("generating a TLS key"))?;
+    let common_name = names.first().cloned().unwrap_or_else(|| "localhost".to_string());
+    let mut params = CertificateParams::new(names).map_err(other("certificate parameters"))?;
+    params.distinguished_name.push(DnType::CommonName, common_name);
+    params.is_ca = IsCa::NoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    let cert = params
+        .signed_by(&key, issuer)
+        .map_err(other("signing a TLS certificate"))?;
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let signing = provider()
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(other("loading a TLS key"))?;
+    Ok(Arc::new(CertifiedKey::new(
+        vec![cert.der().clone(), ca_der.clone()],
+        signing,
+    )))
+}
+
+/// Writes `pem` to `path` atomically (a temporary file renamed over it), so concurrent starts never expose a
+/// half-written file.
+pub fn write_pem(path: &Path, pem: &str) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trent-ca.pem".to_string());
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&tmp, pem)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Serves `router` over TLS on `listener` until `shutdown`, then lets open connections finish (bounded).
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    acceptor: TlsAcceptor,
+    shutdown: Shutdown,
+) -> io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "TLS accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let acceptor = acceptor.clone();
+                let router = router.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(TlsConnection);
+                        router.clone().oneshot(request.map(axum::body::Body::new))
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let connection = builder.serve_connection(TokioIo::new(tls), service);
+                    if let Err(e) = watcher.watch(connection).await {
+                        tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("TLS connections still open after the drain timeout"),
+    }
+    Ok(())
+}
