@@ -190,3 +190,26 @@ def test_vault_host_with_challenge_verification(unique):
     # another vault does not see it
     with pytest.raises(ResourceNotFoundError):
         secret_client(verify_challenge_resource=False).get_secret(name)
+
+
+def test_vault_host_pinned_to_loopback(unique, monkeypatch):
+    """The same vault-host flow with `myvault2.localhost` pinned to 127.0.0.1 in this process (RFC 6761: *.localhost
+    is loopback), so SNI, the per-vault store and challenge-resource verification are exercised on every machine."""
+    host = "myvault2.localhost"
+    real = socket.getaddrinfo
+
+    def pinned(name, *args, **kwargs):
+        return real("127.0.0.1" if name == host else name, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", pinned)
+    port = urlparse(KEYVAULT_TLS_URL).port or 443
+    vault_url = f"https://{host}:{port}"
+    client = secret_client(vault_url)  # challenge resource verification stays on
+    name = unique("vh2")
+    s = client.set_secret(name, "in myvault2")
+    assert s.id == f"{vault_url}/secrets/{name}/{s.properties.version}"
+    assert s.properties.vault_url == vault_url
+    assert client.get_secret(name).value == "in myvault2"
+    assert name in {p.name for p in client.list_properties_of_secrets()}
+    with pytest.raises(ResourceNotFoundError):
+        secret_client(verify_challenge_resource=False).get_secret(name)
