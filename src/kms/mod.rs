@@ -189,3 +189,141 @@ impl Control for Kms {
         json!({ "service": "kms", "regions": regions })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::model::Shape;
+
+    /// Fails if `value` has a member its model shape does not declare (recursively).
+    fn check_members(model: &model::Model, shape: &str, value: &Value, path: &str) {
+        match (model.shapes.get(shape), value) {
+            (Some(Shape::Structure { members, .. }), Value::Object(obj)) => {
+                for (name, child) in obj {
+                    let member = members
+                        .iter()
+                        .find(|m| &m.name == name)
+                        .unwrap_or_else(|| panic!("{path}.{name} is not a member of {shape}"));
+                    check_members(model, &member.shape, child, &format!("{path}.{name}"));
+                }
+            }
+            (Some(Shape::List { member, .. }), Value::Array(items)) => {
+                for item in items {
+                    check_members(model, member, item, &format!("{path}[]"));
+                }
+            }
+            (
+                Some(Shape::String {
+                    values: Some(values), ..
+                }),
+                Value::String(s),
+            ) => {
+                assert!(values.contains(s), "{path} = {s} is not in the enum {shape}");
+            }
+            (Some(Shape::Structure { .. }), other) => panic!("{path} should be a structure, is {other}"),
+            _ => {}
+        }
+    }
+
+    async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
+        let model = model::kms();
+        model.validate_input(operation, &input).expect("valid input");
+        let output = kms
+            .call(RequestContext::default(), operation, input)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"));
+        if let Some(shape) = model.operations.get(operation).and_then(|o| o.output.clone()) {
+            check_members(model, &shape, &output, operation);
+        }
+        output
+    }
+
+    #[tokio::test]
+    async fn every_output_member_exists_in_the_model() {
+        let kms = Kms::new(Clock::new());
+        let sym = call(
+            &kms,
+            "CreateKey",
+            json!({"Description": "d", "Tags": [{"TagKey": "a", "TagValue": "b"}]}),
+        )
+        .await;
+        let sym = sym["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let ecc = call(
+            &kms,
+            "CreateKey",
+            json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
+        )
+        .await;
+        let ecc = ecc["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        call(
+            &kms,
+            "CreateKey",
+            json!({"KeySpec": "HMAC_384", "KeyUsage": "GENERATE_VERIFY_MAC"}),
+        )
+        .await;
+        call(
+            &kms,
+            "CreateKey",
+            json!({"KeySpec": "ECC_NIST_P521", "KeyUsage": "KEY_AGREEMENT"}),
+        )
+        .await;
+        call(&kms, "DescribeKey", json!({"KeyId": sym})).await;
+        call(&kms, "ListKeys", json!({"Limit": 1})).await;
+        let enc = call(&kms, "Encrypt", json!({"KeyId": sym, "Plaintext": "aGk="})).await;
+        let blob = enc["CiphertextBlob"].clone();
+        call(&kms, "Decrypt", json!({"CiphertextBlob": blob})).await;
+        call(
+            &kms,
+            "ReEncrypt",
+            json!({"CiphertextBlob": blob, "DestinationKeyId": sym}),
+        )
+        .await;
+        call(&kms, "GenerateDataKey", json!({"KeyId": sym, "KeySpec": "AES_256"})).await;
+        call(
+            &kms,
+            "GenerateDataKeyWithoutPlaintext",
+            json!({"KeyId": sym, "NumberOfBytes": 8}),
+        )
+        .await;
+        call(&kms, "GenerateRandom", json!({"NumberOfBytes": 8})).await;
+        let sig = call(
+            &kms,
+            "Sign",
+            json!({"KeyId": ecc, "Message": "aGk=", "SigningAlgorithm": "ECDSA_SHA_256"}),
+        )
+        .await;
+        call(
+            &kms,
+            "Verify",
+            json!({"KeyId": ecc, "Message": "aGk=", "Signature": sig["Signature"], "SigningAlgorithm": "ECDSA_SHA_256"}),
+        )
+        .await;
+        call(&kms, "GetPublicKey", json!({"KeyId": ecc})).await;
+        call(&kms, "CreateAlias", json!({"AliasName": "alias/m", "TargetKeyId": sym})).await;
+        call(&kms, "ListAliases", json!({"KeyId": sym})).await;
+        call(&kms, "EnableKeyRotation", json!({"KeyId": sym})).await;
+        call(&kms, "GetKeyRotationStatus", json!({"KeyId": sym})).await;
+        call(&kms, "ListResourceTags", json!({"KeyId": sym, "Limit": 1})).await;
+        call(
+            &kms,
+            "ScheduleKeyDeletion",
+            json!({"KeyId": sym, "PendingWindowInDays": 7}),
+        )
+        .await;
+        call(&kms, "DescribeKey", json!({"KeyId": sym})).await;
+        call(&kms, "CancelKeyDeletion", json!({"KeyId": sym})).await;
+        assert_eq!(kms.health()["keys"], 4);
+        assert!(!kms.dump().to_string().contains("bytes"));
+    }
+
+    #[tokio::test]
+    async fn unimplemented_operations_are_refused_by_name() {
+        let kms = Kms::new(Clock::new());
+        let err = kms
+            .call(RequestContext::default(), "CreateGrant", json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "UnsupportedOperationException");
+        assert_eq!(err.message, "CreateGrant is not supported by trent yet");
+    }
+}
