@@ -9,9 +9,14 @@
 //! Nothing in this module panics on caller-supplied input: malformed blobs, keys, digests and signatures all
 //! come back as a [`CryptoError`] (or `Ok(false)` for a signature/MAC that does not verify).
 
+pub mod agreement;
+pub mod asym_encrypt;
 pub mod envelope;
 pub mod keys;
+pub mod mac;
 pub mod sign;
+#[cfg(test)]
+mod testutil;
 
 pub use keys::{KeyMaterial, KeySpec};
 

@@ -153,7 +153,10 @@ macro_rules! ecdsa_verify {
             .map_err(|e| CryptoError::InvalidKey(format!("stored EC key is not a signing key: {e}")))?;
         let verifying = $curve::ecdsa::VerifyingKey::from(&signing);
         match $curve::ecdsa::Signature::from_der($sig) {
-            Ok(sig) => verifying.verify_prehash($prehash, &sig).is_ok(),
+            // ECDSA accepts (r, s) and (r, n - s) alike; k256 insists on low-S, AWS (and OpenSSL) do not.
+            Ok(sig) => verifying
+                .verify_prehash($prehash, &sig.normalize_s().unwrap_or(sig))
+                .is_ok(),
             Err(_) => false,
         }
     }};
@@ -222,4 +225,217 @@ pub fn verify(
         },
     };
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::testutil::{openssl, openssl_available, openssl_ok, private_pem, public_pem, TempDir};
+
+    const MESSAGE: &[u8] = b"trent signs this message; OpenSSL checks it.\n";
+
+    fn dgst_flag(algorithm: &str) -> &'static str {
+        if algorithm.ends_with("256") {
+            "-sha256"
+        } else if algorithm.ends_with("384") {
+            "-sha384"
+        } else {
+            "-sha512"
+        }
+    }
+
+    fn sigopts(algorithm: &str) -> Vec<&'static str> {
+        if algorithm.starts_with("RSASSA_PSS") {
+            vec!["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Verifies `signature` over MESSAGE with `openssl dgst -verify`.
+    fn openssl_verifies(dir: &TempDir, pub_pem: &str, algorithm: &str, signature: &[u8]) -> bool {
+        dir.write("msg", MESSAGE);
+        dir.write("sig.bin", signature);
+        let mut args = vec![
+            "dgst",
+            dgst_flag(algorithm),
+            "-verify",
+            pub_pem,
+            "-signature",
+            "sig.bin",
+        ];
+        args.extend(sigopts(algorithm));
+        args.push("msg");
+        let (ok, text) = openssl(dir, &args);
+        ok && text.contains("Verified OK")
+    }
+
+    /// Has openssl sign MESSAGE with the private key.
+    fn openssl_sign(dir: &TempDir, priv_pem: &str, algorithm: &str) -> Vec<u8> {
+        dir.write("msg", MESSAGE);
+        let mut args = vec!["dgst", dgst_flag(algorithm), "-sign", priv_pem, "-out", "ossl.sig"];
+        args.extend(sigopts(algorithm));
+        args.push("msg");
+        openssl_ok(dir, &args);
+        dir.read("ossl.sig")
+    }
+
+    fn digest_of(algorithm: &str, data: &[u8]) -> Vec<u8> {
+        match dgst_flag(algorithm) {
+            "-sha256" => Sha256::digest(data).to_vec(),
+            "-sha384" => Sha384::digest(data).to_vec(),
+            _ => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    /// Every algorithm of the spec: RAW and DIGEST signatures verified by openssl, openssl's signatures
+    /// verified by us, tampering detected. One key per spec.
+    fn check_spec(spec: KeySpec) {
+        let started = std::time::Instant::now();
+        let key = KeyMaterial::generate(spec).unwrap();
+        eprintln!("{spec}: keygen {:?}", started.elapsed());
+        let have_openssl = openssl_available(&format!("sign::{spec}"));
+        let dir = TempDir::new();
+        let (pub_pem, priv_pem) = if have_openssl {
+            (
+                public_pem(&dir, "pub", &key.public_key_der().unwrap()),
+                private_pem(&dir, "priv", key.bytes()),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        assert!(!spec.signing_algorithms().is_empty());
+        for &alg in spec.signing_algorithms() {
+            let raw = sign(&key, alg, MessageType::Raw, MESSAGE).unwrap();
+            let digest = digest_of(alg, MESSAGE);
+            let pre = sign(&key, alg, MessageType::Digest, &digest).unwrap();
+            for sig in [&raw, &pre] {
+                assert!(
+                    verify(&key, alg, MessageType::Raw, MESSAGE, sig).unwrap(),
+                    "{spec} {alg}"
+                );
+                assert!(
+                    verify(&key, alg, MessageType::Digest, &digest, sig).unwrap(),
+                    "{spec} {alg}"
+                );
+                assert!(!verify(&key, alg, MessageType::Raw, b"another message", sig).unwrap());
+                let mut bad = sig.clone();
+                let last = bad.len() - 1;
+                bad[last] ^= 0x01;
+                assert!(
+                    !verify(&key, alg, MessageType::Raw, MESSAGE, &bad).unwrap(),
+                    "{spec} {alg} tampered"
+                );
+                assert!(!verify(&key, alg, MessageType::Raw, MESSAGE, &bad[..last]).unwrap());
+            }
+            assert!(!verify(&key, alg, MessageType::Raw, MESSAGE, b"").unwrap());
+            assert!(!verify(&key, alg, MessageType::Raw, MESSAGE, &[0x30; 9]).unwrap());
+            // DIGEST of the wrong length
+            let short = &digest[..digest.len() - 1];
+            assert!(matches!(
+                sign(&key, alg, MessageType::Digest, short),
+                Err(CryptoError::InvalidDigest(_))
+            ));
+            assert!(matches!(
+                verify(&key, alg, MessageType::Digest, short, &raw),
+                Err(CryptoError::InvalidDigest(_))
+            ));
+            if have_openssl {
+                assert!(
+                    openssl_verifies(&dir, &pub_pem, alg, &raw),
+                    "openssl rejects {spec} {alg} RAW"
+                );
+                assert!(
+                    openssl_verifies(&dir, &pub_pem, alg, &pre),
+                    "openssl rejects {spec} {alg} DIGEST"
+                );
+                let mut bad = raw.clone();
+                bad[4] ^= 0x40;
+                assert!(!openssl_verifies(&dir, &pub_pem, alg, &bad));
+                let theirs = openssl_sign(&dir, &priv_pem, alg);
+                assert!(
+                    verify(&key, alg, MessageType::Raw, MESSAGE, &theirs).unwrap(),
+                    "{spec} {alg} openssl sig"
+                );
+            }
+        }
+        eprintln!("{spec}: all algorithms {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn rsa_2048_all_algorithms_interoperate_with_openssl() {
+        check_spec(KeySpec::Rsa2048);
+    }
+
+    #[test]
+    fn rsa_3072_all_algorithms_interoperate_with_openssl() {
+        check_spec(KeySpec::Rsa3072);
+    }
+
+    #[test]
+    fn rsa_4096_all_algorithms_interoperate_with_openssl() {
+        check_spec(KeySpec::Rsa4096);
+    }
+
+    #[test]
+    fn ecc_all_curves_interoperate_with_openssl() {
+        for spec in [
+            KeySpec::EccNistP256,
+            KeySpec::EccNistP384,
+            KeySpec::EccNistP521,
+            KeySpec::EccSecgP256k1,
+        ] {
+            check_spec(spec);
+        }
+    }
+
+    #[test]
+    fn ecdsa_signatures_are_der() {
+        let key = KeyMaterial::generate(KeySpec::EccNistP384).unwrap();
+        let sig = sign(&key, "ECDSA_SHA_384", MessageType::Raw, MESSAGE).unwrap();
+        assert_eq!(sig[0], 0x30, "DER SEQUENCE");
+        assert!(sig.len() <= 104 && sig.len() > 96, "{}", sig.len());
+    }
+
+    #[test]
+    fn high_s_secp256k1_signatures_verify_like_aws() {
+        let key = KeyMaterial::generate(KeySpec::EccSecgP256k1).unwrap();
+        let der = sign(&key, "ECDSA_SHA_256", MessageType::Raw, MESSAGE).unwrap();
+        let sig = k256::ecdsa::Signature::from_der(&der).unwrap();
+        let flipped = k256::ecdsa::Signature::from_scalars(sig.r().to_bytes(), (-*sig.s()).to_bytes()).unwrap();
+        let (low, high) = match flipped.normalize_s() {
+            Some(_) => (sig, flipped),
+            None => (flipped, sig),
+        };
+        for s in [low, high] {
+            let der = s.to_der();
+            assert!(verify(&key, "ECDSA_SHA_256", MessageType::Raw, MESSAGE, der.as_bytes()).unwrap());
+        }
+    }
+
+    #[test]
+    fn wrong_algorithm_or_key_is_unsupported() {
+        let p256 = KeyMaterial::generate(KeySpec::EccNistP256).unwrap();
+        for alg in ["ECDSA_SHA_384", "RSASSA_PSS_SHA_256", "SM2DSA", "NOPE", ""] {
+            let err = sign(&p256, alg, MessageType::Raw, MESSAGE).unwrap_err();
+            assert!(matches!(err, CryptoError::Unsupported(_)), "{alg}: {err}");
+            assert!(err.to_string().contains("ECDSA_SHA_256"), "{err}");
+            assert!(matches!(
+                verify(&p256, alg, MessageType::Raw, MESSAGE, b"x"),
+                Err(CryptoError::Unsupported(_))
+            ));
+        }
+        let aes = KeyMaterial::generate(KeySpec::SymmetricDefault).unwrap();
+        assert!(matches!(
+            sign(&aes, "ECDSA_SHA_256", MessageType::Raw, MESSAGE),
+            Err(CryptoError::Unsupported(_))
+        ));
+        let hmac = KeyMaterial::generate(KeySpec::Hmac256).unwrap();
+        assert!(matches!(
+            sign(&hmac, "HMAC_SHA_256", MessageType::Raw, MESSAGE),
+            Err(CryptoError::Unsupported(_))
+        ));
+        assert_eq!(MessageType::parse("DIGEST"), Some(MessageType::Digest));
+        assert_eq!(MessageType::parse("EXTERNAL_MU"), None);
+    }
 }
