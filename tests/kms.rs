@@ -858,6 +858,42 @@ async fn regions_and_accounts_are_isolated() {
         .key_metadata
         .unwrap();
     assert_eq!(md.aws_account_id.as_deref(), Some("111122223333"));
+    // A key ARN reaches across accounts for DescribeKey and cryptography, never for key management.
+    let their_arn = format!("arn:aws:kms:us-east-1:111122223333:key/{theirs}");
+    let md = east
+        .describe_key()
+        .key_id(&their_arn)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(md.key_id, theirs);
+    let blob = east
+        .encrypt()
+        .key_id(&their_arn)
+        .plaintext(Blob::new("shared"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let dec = other.decrypt().ciphertext_blob(blob).send().await.unwrap();
+    assert_eq!(dec.plaintext.unwrap().as_ref(), b"shared");
+    assert_eq!(
+        code(east.disable_key().key_id(&their_arn).send().await),
+        "NotFoundException"
+    );
+    assert_eq!(
+        code(
+            east.create_alias()
+                .alias_name(unique("alias/x"))
+                .target_key_id(&their_arn)
+                .send()
+                .await
+        ),
+        "NotFoundException"
+    );
 }
 
 #[tokio::test]

@@ -123,7 +123,7 @@ fn open_blob(
             KeyRef::Key { scope: Some(s), .. } if s.region == scope.region => {}
             _ => return Err(invalid()),
         }
-        let key = state::key_mut(&mut store, scope, &header.key_id, Accept::KeyOnly, now)?;
+        let key = state::key_mut(&mut store, scope, &header.key_id, Accept::AnyIdentifier, now)?;
         key.require_enabled()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         check_algorithm(key.key_spec, algorithm)?;

@@ -244,8 +244,10 @@ pub fn alias_arn(region: &str, account: &str, alias_name: &str) -> String {
 pub enum Accept {
     /// Key id, key ARN, alias name, alias ARN (cryptographic operations, DescribeKey, GetPublicKey).
     AnyIdentifier,
-    /// Key id or key ARN only (key management operations).
+    /// Key id or key ARN of the caller's own account only (key management operations).
     KeyOnly,
+    /// Key id or key ARN, which may name another account's key (GetKeyRotationStatus).
+    KeyOrForeignArn,
 }
 
 /// An identifier as the caller wrote it.
@@ -317,10 +319,17 @@ pub fn resolve(
             if scope.region != ctx.region {
                 return Err(KmsError::NotFound(format!("Invalid arn {}", scope.region)));
             }
+            if accept == Accept::KeyOnly && scope.account_id != ctx.account_id {
+                // Another account's key cannot be managed from here; AWS does not reveal whether it exists.
+                return Err(KmsError::NotFound(format!(
+                    "Key '{}' does not exist",
+                    key_arn(&scope.region, &scope.account_id, &key_id)
+                )));
+            }
             (scope, key_id)
         }
         KeyRef::Alias { scope, name } => {
-            if accept == Accept::KeyOnly {
+            if accept != Accept::AnyIdentifier {
                 return Err(KmsError::NotFound(format!("Invalid keyId '{input}'")));
             }
             let scope = scope.unwrap_or_else(|| ctx.clone());
