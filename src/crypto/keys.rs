@@ -526,4 +526,21 @@ mod tests {
         assert_eq!(back.bytes(), m.bytes());
         assert_eq!(back.spec(), KeySpec::SymmetricDefault);
     }
+
+    /// Timing only (`cargo test --lib rsa_keygen_timing -- --ignored --nocapture`): RSA key generation is
+    /// the one slow operation here, and its time varies a lot from key to key.
+    #[test]
+    #[ignore]
+    fn rsa_keygen_timing() {
+        for spec in [KeySpec::Rsa2048, KeySpec::Rsa3072, KeySpec::Rsa4096] {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                KeyMaterial::generate(spec).unwrap();
+                times.push(t.elapsed());
+            }
+            times.sort();
+            eprintln!("{spec}: min {:?} median {:?} max {:?}", times[0], times[2], times[4]);
+        }
+    }
 }

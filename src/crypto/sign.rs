@@ -122,10 +122,9 @@ fn prehash(hash: Hash, algorithm: &str, message_type: MessageType, message: &[u8
     match message_type {
         MessageType::Raw => Ok(hash.digest(message)),
         MessageType::Digest if message.len() == hash.len() => Ok(message.to_vec()),
+        // The message AWS returns (as a ValidationException).
         MessageType::Digest => Err(CryptoError::InvalidDigest(format!(
-            "Digest is invalid length for algorithm {algorithm}: expected {} bytes, got {}",
-            hash.len(),
-            message.len()
+            "Digest is invalid length for algorithm {algorithm}."
         ))),
     }
 }
@@ -332,8 +331,16 @@ mod tests {
             assert!(!verify(&key, alg, MessageType::Raw, MESSAGE, &[0x30; 9]).unwrap());
             // DIGEST of the wrong length
             let short = &digest[..digest.len() - 1];
+            let err = sign(&key, alg, MessageType::Digest, short).unwrap_err();
+            assert!(matches!(err, CryptoError::InvalidDigest(_)), "{err}");
+            assert_eq!(
+                err.to_string(),
+                format!("Digest is invalid length for algorithm {alg}.")
+            );
+            let mut long = digest.clone();
+            long.push(0);
             assert!(matches!(
-                sign(&key, alg, MessageType::Digest, short),
+                sign(&key, alg, MessageType::Digest, &long),
                 Err(CryptoError::InvalidDigest(_))
             ));
             assert!(matches!(
