@@ -547,3 +547,50 @@ async fn bare_host_with_verification_is_refused_by_the_sdk() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn timestamps_follow_the_server_clock_and_retention_ends() {
+    let server = start().await;
+    let client = default_client(&server);
+    let nbf = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+    let exp = OffsetDateTime::from_unix_timestamp(1_950_000_000).unwrap();
+    server.clock().set_ms(1_800_000_000_000);
+    let secret = client
+        .set_secret(
+            "timed",
+            SetSecretParameters {
+                value: Some("t".into()),
+                secret_attributes: Some(SecretAttributes {
+                    not_before: Some(nbf),
+                    expires: Some(exp),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .try_into()
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
+    let attrs = secret.attributes.unwrap();
+    assert_eq!(attrs.not_before, Some(nbf));
+    assert_eq!(attrs.expires, Some(exp));
+    assert_eq!(attrs.created.unwrap().unix_timestamp(), 1_800_000_000);
+
+    let deleted = client.delete_secret("timed", None).await.unwrap().into_model().unwrap();
+    assert_eq!(deleted.deleted_date.unwrap().unix_timestamp(), 1_800_000_000);
+    // 89 days later it is still recoverable; after 90 it is gone and the name is free.
+    server.clock().advance_ms(89 * 86_400_000);
+    client.get_deleted_secret("timed", None).await.unwrap();
+    server.clock().advance_ms(86_400_000);
+    let err = client.get_deleted_secret("timed", None).await.unwrap_err();
+    assert_eq!(status_and_code(&err).0, 404);
+    client
+        .set_secret("timed", set_params("again").try_into().unwrap(), None)
+        .await
+        .unwrap();
+    server.stop().await;
+}

@@ -540,6 +540,12 @@ async fn a_failed_handshake_does_not_affect_other_connections() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let started = std::time::Instant::now();
+    // Stopping does not wait for the idle, never-handshaken connection (nor for the live h2 client).
     server.stop().await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(12));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((garbage, plain, client));
 }

@@ -235,7 +235,7 @@ pub async fn serve_tls(
     shutdown: Shutdown,
 ) -> io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = shutdown.wait();
+    let stop = shutdown.clone().wait();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -252,17 +252,23 @@ pub async fn serve_tls(
                 let acceptor = acceptor.clone();
                 let router = router.clone();
                 let watcher = graceful.watcher();
+                let stopping = shutdown.clone();
                 tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
+                    // A handshake still running at shutdown is abandoned (it holds no request yet).
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    let tls = tokio::select! {
+                        result = handshake => match result {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        },
+                        _ = stopping.wait() => return,
                     };
                     let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
                         request.extensions_mut().insert(TlsConnection);

@@ -55,9 +55,16 @@ impl KeyVault {
     }
 
     /// Runs `f` on the named vault (created empty on first use) under the lock. `f` must not block.
+    /// Deleted secrets whose scheduled purge date has passed (by the server clock) are purged first, as the
+    /// service does at the end of the retention period.
     pub fn with_vault<R>(&self, vault: &str, f: impl FnOnce(&mut VaultState) -> R) -> R {
+        let now = self.now();
         let mut vaults = self.lock();
-        f(vaults.entry(vault.to_string()).or_default())
+        let state = vaults.entry(vault.to_string()).or_default();
+        if !state.deleted.is_empty() {
+            state.deleted.retain(|_, d| d.scheduled_purge_date > now);
+        }
+        f(state)
     }
 }
 
