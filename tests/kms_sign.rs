@@ -254,6 +254,20 @@ async fn create_key_checks_key_usage_against_key_spec() {
         vec!["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
     );
     assert!(public.signing_algorithms.is_none());
+    // Data keys come only from symmetric keys; RSA encryption itself is not implemented yet.
+    assert_eq!(
+        code(
+            kms.generate_data_key()
+                .key_id(&rsa_enc)
+                .number_of_bytes(16)
+                .send()
+                .await
+        ),
+        "InvalidKeyUsageException"
+    );
+    let (c, m) = error(kms.encrypt().key_id(&rsa_enc).plaintext(Blob::new("x")).send().await);
+    assert_eq!(c, "UnsupportedOperationException");
+    assert_eq!(m, "Encrypt with RSA_2048 keys is not supported by trent yet");
 
     let hmac = create(&kms, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
     let md = kms

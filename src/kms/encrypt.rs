@@ -73,6 +73,14 @@ fn seal_with(
         key.require_enabled()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         if key.key_spec != KeySpec::SymmetricDefault {
+            if operation.starts_with("GenerateDataKey") {
+                // Data keys come only from symmetric keys, in AWS too.
+                return Err(KmsError::InvalidKeyUsage(format!(
+                    "{} key spec is {} which is not valid for {operation}.",
+                    key.arn(),
+                    key.key_spec
+                )));
+            }
             return Err(KmsError::unsupported(format!("{operation} with {} keys", key.key_spec)));
         }
         check_algorithm(key.key_spec, algorithm)?;
