@@ -215,7 +215,8 @@ impl fmt::Display for KeySpec {
 
 /// Secret key material of one key (version). Symmetric: 32 raw bytes; HMAC: raw key bytes; RSA/ECC: PKCS#8
 /// DER private key. Serializes as `{"spec": "...", "bytes": "<base64>"}`; zeroized on drop; `Debug` never
-/// prints the bytes.
+/// prints the bytes. Deserializing trusts the stored bytes (our own persisted state); untrusted input goes
+/// through [`KeyMaterial::from_bytes`], which validates.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct KeyMaterial {
     spec: KeySpec,
