@@ -287,7 +287,8 @@ async fn wire_shapes_errors_and_headers() {
     assert_eq!(resp.status(), 403);
     assert_eq!(
         body(resp).await,
-        json!({"error": {"code": "Forbidden", "message": "Operation get is not allowed on a disabled secret."}})
+        json!({"error": {"code": "Forbidden", "message": "Operation get is not allowed on a disabled secret.",
+            "innererror": {"code": "SecretDisabled"}}})
     );
     // Deleted but recoverable: 409 with the innererror.
     let resp = send(reqwest::Method::DELETE, "/secrets/shape?api-version=7.4")
@@ -316,6 +317,14 @@ async fn wire_shapes_errors_and_headers() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
+    let resp = send(reqwest::Method::GET, "/deletedsecrets/shape?api-version=7.4")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        body(resp).await,
+        json!({"error": {"code": "SecretNotFound", "message": "Deleted Secret not found: shape"}})
+    );
     // Names are case-insensitive.
     put_secret(&client, &server, None, "MixedCase", "v").await;
     let resp = send(reqwest::Method::GET, "/secrets/mixedcase?api-version=7.4")

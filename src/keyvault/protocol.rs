@@ -29,9 +29,12 @@ pub enum KeyVaultError {
     /// 401 with a `WWW-Authenticate` challenge.
     #[error("AKV10000: Request is missing a Bearer or PoP token.")]
     Unauthorized { challenge: String },
-    /// 403 `Forbidden`.
-    #[error("{0}")]
-    Forbidden(String),
+    /// 403 `Forbidden`, optionally with an `innererror` code.
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        inner: Option<&'static str>,
+    },
     /// 404 `SecretNotFound`.
     #[error("{0}")]
     SecretNotFound(String),
@@ -62,10 +65,23 @@ impl KeyVaultError {
         ))
     }
 
+    /// 404 for a name that is not in the deleted-secrets store, as the service words it.
+    pub fn deleted_secret_not_found(name: &str) -> Self {
+        KeyVaultError::SecretNotFound(format!("Deleted Secret not found: {name}"))
+    }
+
     pub fn secret_version_not_found(name: &str, version: &str) -> Self {
         KeyVaultError::SecretNotFound(format!(
             "A secret with (name/id) {name}/{version} was not found in this key vault."
         ))
+    }
+
+    /// 403 for reading a disabled secret, as the service words it (innererror `SecretDisabled`).
+    pub fn secret_disabled(operation: &str) -> Self {
+        KeyVaultError::Forbidden {
+            message: format!("Operation {operation} is not allowed on a disabled secret."),
+            inner: Some("SecretDisabled"),
+        }
     }
 
     pub fn deleted_but_recoverable(name: &str) -> Self {
@@ -82,7 +98,7 @@ impl KeyVaultError {
         match self {
             KeyVaultError::BadParameter(_) => (StatusCode::BAD_REQUEST, "BadParameter"),
             KeyVaultError::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "Unauthorized"),
-            KeyVaultError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+            KeyVaultError::Forbidden { .. } => (StatusCode::FORBIDDEN, "Forbidden"),
             KeyVaultError::SecretNotFound(_) => (StatusCode::NOT_FOUND, "SecretNotFound"),
             KeyVaultError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
             KeyVaultError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
@@ -98,7 +114,8 @@ impl IntoResponse for KeyVaultError {
         let (status, code) = self.status_and_code();
         let message = self.to_string();
         let body = match &self {
-            KeyVaultError::Conflict { inner: Some(inner), .. } => {
+            KeyVaultError::Conflict { inner: Some(inner), .. }
+            | KeyVaultError::Forbidden { inner: Some(inner), .. } => {
                 json!({"error": {"code": code, "message": message, "innererror": {"code": inner}}})
             }
             _ => json!({"error": {"code": code, "message": message}}),

@@ -202,9 +202,7 @@ pub fn get_secret(call: &Call, name: &str, version: Option<&str>) -> Answer {
             .ok_or_else(|| KeyVaultError::secret_not_found(name))?;
         let v = find(record, name, version)?;
         if !v.enabled {
-            return Err(KeyVaultError::Forbidden(
-                "Operation get is not allowed on a disabled secret.".to_string(),
-            ));
+            return Err(KeyVaultError::secret_disabled("get"));
         }
         json(bundle(call.target, &record.name, v, true))
     })
@@ -427,7 +425,7 @@ pub fn get_deleted_secret(call: &Call, name: &str) -> Answer {
             .get(&key(name))
             .and_then(|d| deleted_bundle(call.target, d))
             .map(json)
-            .unwrap_or_else(|| Err(KeyVaultError::secret_not_found(name)))
+            .unwrap_or_else(|| Err(KeyVaultError::deleted_secret_not_found(name)))
     })
 }
 
@@ -437,7 +435,7 @@ pub fn purge_deleted_secret(call: &Call, name: &str) -> Answer {
     call.kv
         .with_vault(&call.target.vault, |vault| match vault.deleted.remove(&key(name)) {
             Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-            None => Err(KeyVaultError::secret_not_found(name)),
+            None => Err(KeyVaultError::deleted_secret_not_found(name)),
         })
 }
 
@@ -449,7 +447,7 @@ pub fn recover_deleted_secret(call: &Call, name: &str) -> Answer {
         let deleted = vault
             .deleted
             .remove(&k)
-            .ok_or_else(|| KeyVaultError::secret_not_found(name))?;
+            .ok_or_else(|| KeyVaultError::deleted_secret_not_found(name))?;
         let out = deleted
             .secret
             .latest()
@@ -457,7 +455,7 @@ pub fn recover_deleted_secret(call: &Call, name: &str) -> Answer {
         vault.secrets.insert(k, deleted.secret);
         match out {
             Some(out) => json(out),
-            None => Err(KeyVaultError::secret_not_found(name)),
+            None => Err(KeyVaultError::deleted_secret_not_found(name)),
         }
     })
 }
