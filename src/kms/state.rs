@@ -162,7 +162,8 @@ impl RegionStore {
     /// Performs automatic rotations that have come due for `key_id` (lazily, on access).
     pub fn rotate_if_due(&mut self, key_id: &str, now_ms: i64) {
         let Some(key) = self.keys.get_mut(key_id) else { return };
-        if key.state == KeyState::PendingDeletion {
+        // AWS does not rotate disabled keys or keys pending deletion; it catches up once they are enabled again.
+        if key.state != KeyState::Enabled {
             return;
         }
         let Some(rotation) = key.rotation.as_mut() else { return };
@@ -455,6 +456,50 @@ mod tests {
             parse_key_ref("arn:aws:s3:::bucket").unwrap_err().code(),
             "InvalidArnException"
         );
+    }
+
+    #[test]
+    fn the_store_round_trips_through_serde() {
+        let mut store = Store::default();
+        let scope = Scope {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        let region = store.region(&scope, 0);
+        region.keys.insert(
+            "k".into(),
+            KeyRecord {
+                key_id: "k".into(),
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                creation_ms: 1,
+                description: "d".into(),
+                key_usage: "ENCRYPT_DECRYPT".into(),
+                key_spec: KeySpec::SymmetricDefault,
+                state: KeyState::PendingDeletion,
+                deletion_ms: Some(5),
+                pending_window_days: Some(7),
+                policy: "{}".into(),
+                tags: BTreeMap::from([("a".to_string(), "b".to_string())]),
+                aliases: BTreeSet::from(["alias/x".to_string()]),
+                rotation: Some(Rotation {
+                    period_days: 90,
+                    next_rotation_ms: 9,
+                }),
+                materials: vec![KeyMaterial::generate(KeySpec::SymmetricDefault).unwrap()],
+            },
+        );
+        region.deletions.insert((5, "k".into()));
+        let text = serde_json::to_string(&store).unwrap();
+        let mut back: Store = serde_json::from_str(&text).unwrap();
+        let key = &back.regions["000000000000/us-east-1"].keys["k"];
+        assert_eq!(
+            key.materials[0].bytes(),
+            store.regions["000000000000/us-east-1"].keys["k"].materials[0].bytes()
+        );
+        assert_eq!(key.state, KeyState::PendingDeletion);
+        // The deletion index survives too: sweeping after the date removes the key.
+        assert!(back.region(&scope, 6).keys.is_empty());
     }
 
     #[test]
