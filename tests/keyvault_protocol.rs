@@ -558,3 +558,54 @@ async fn a_failed_handshake_does_not_affect_other_connections() {
     );
     drop((garbage, plain, client));
 }
+
+#[tokio::test]
+async fn https_with_a_given_certificate_and_key() {
+    let dir = std::env::temp_dir().join(format!("trent-kv-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+
+    let config = trent::Config {
+        tls_cert: Some(cert_path.clone()),
+        tls_key: Some(key_path.clone()),
+        ..trent::Config::ephemeral()
+    };
+    let server = trent::Server::start(config.clone()).await.unwrap();
+    assert!(server.ca_certificate_pem().is_none());
+    assert!(server.ca_certificate_path().is_none());
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("{}/_parlel/health", server.keyvault_tls_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    server.stop().await;
+
+    // A key that does not match the certificate: start fails with a clear error.
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(&key_path, other.serialize_pem()).unwrap();
+    let err = trent::Server::start(config.clone())
+        .await
+        .err()
+        .expect("mismatched key refused");
+    assert!(err.to_string().contains("do not match"), "{err}");
+    // A file that is no PEM at all.
+    std::fs::write(&cert_path, "not a certificate").unwrap();
+    let err = trent::Server::start(config)
+        .await
+        .err()
+        .expect("bad certificate refused");
+    assert!(err.to_string().contains("tls-cert"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
