@@ -609,3 +609,33 @@ async fn https_with_a_given_certificate_and_key() {
     assert!(err.to_string().contains("tls-cert"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_lose_no_version() {
+    let (server, client) = start().await;
+    let base = server.keyvault_endpoint();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let client = client.clone();
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..40 {
+                let resp = client
+                    .put(format!("{base}/secrets/hot?api-version=7.4"))
+                    .header("authorization", AUTH)
+                    .json(&json!({ "value": format!("{t}-{i}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let health = body(client.get(url(&server, "/_parlel/health")).send().await.unwrap()).await;
+    assert_eq!(health["secrets"], 1);
+    assert_eq!(health["versions"], 320);
+    server.stop().await;
+}
