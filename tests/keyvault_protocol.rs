@@ -325,6 +325,17 @@ async fn wire_shapes_errors_and_headers() {
         body(resp).await,
         json!({"error": {"code": "SecretNotFound", "message": "Deleted Secret not found: shape"}})
     );
+    // Secrets may be named like the restore and backup operations.
+    put_secret(&client, &server, None, "restore", "r").await;
+    put_secret(&client, &server, None, "backup", "b").await;
+    let resp = send(reqwest::Method::GET, "/secrets/restore?api-version=7.4")
+        .await
+        .unwrap();
+    assert_eq!(body(resp).await["value"], "r");
+    let resp = send(reqwest::Method::GET, "/secrets/backup/?api-version=7.4")
+        .await
+        .unwrap();
+    assert_eq!(body(resp).await["value"], "b");
     // Names are case-insensitive.
     put_secret(&client, &server, None, "MixedCase", "v").await;
     let resp = send(reqwest::Method::GET, "/secrets/mixedcase?api-version=7.4")

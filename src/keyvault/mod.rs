@@ -107,13 +107,14 @@ enum Route {
     NotImplemented(&'static str),
 }
 
-fn route(segments: &[String]) -> Option<Route> {
+/// `POST /secrets/restore` is RestoreSecret; any other method on that path addresses a secret named `restore`.
+fn route(segments: &[String], method: &Method) -> Option<Route> {
     let first = segments.first()?.to_ascii_lowercase();
     let rest = segments.get(1..).unwrap_or(&[]);
     match first.as_str() {
         "secrets" => Some(match rest {
             [] => Route::Secrets,
-            [r] if r == "restore" => Route::SecretRestore,
+            [r] if r.eq_ignore_ascii_case("restore") && method == Method::POST => Route::SecretRestore,
             [name] => Route::Secret(name.clone()),
             [name, v] if v.eq_ignore_ascii_case("versions") => Route::SecretVersions(name.clone()),
             [name, b] if b.eq_ignore_ascii_case("backup") => Route::SecretBackup(name.clone()),
@@ -166,7 +167,7 @@ async fn handle(kv: &KeyVault, request: Request) -> Result<Response, KeyVaultErr
     while segments.last().is_some_and(|s| s.is_empty()) {
         segments.pop();
     }
-    let route = route(&segments).ok_or_else(|| {
+    let route = route(&segments, &parts.method).ok_or_else(|| {
         KeyVaultError::NotFound(format!(
             "The requested path '{}' is not a Key Vault operation.",
             protocol::truncate(path, 200)
