@@ -18,7 +18,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key matching `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Where the generated CA certificate is written (so clients can trust it).
+    /// Where the generated CA certificate is written (so clients can trust it); `None` writes no file (read it
+    /// from [`crate::Server::ca_certificate_pem`] instead). Default: `<temp dir>/trent-ca.pem`.
     pub tls_ca_out: Option<PathBuf>,
     /// Serve AWS KMS at all.
     pub enable_kms: bool,
@@ -35,7 +36,7 @@ impl Default for Config {
             keyvault_tls_port: 4595,
             tls_cert: None,
             tls_key: None,
-            tls_ca_out: None,
+            tls_ca_out: Some(std::env::temp_dir().join("trent-ca.pem")),
             enable_kms: true,
             enable_keyvault: true,
         }
@@ -43,9 +44,11 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Every listener on an ephemeral port of 127.0.0.1: what integration tests want.
+    /// Every listener on an ephemeral port of 127.0.0.1, and no CA file written (parallel test servers would
+    /// overwrite each other's): what integration tests want.
     pub fn ephemeral() -> Self {
         Config {
+            tls_ca_out: None,
             kms_port: 0,
             keyvault_port: 0,
             keyvault_tls_port: 0,

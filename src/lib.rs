@@ -88,17 +88,15 @@ impl Server {
             let (listener, addr) = http::bind(SocketAddr::new(config.host, config.keyvault_port)).await?;
             tracing::info!(%addr, "Azure Key Vault listening (http)");
             server.keyvault_addr = Some(addr);
-            server
-                .tasks
-                .push(tokio::spawn(http::serve_plain(listener, router.clone(), shutdown.clone())));
+            server.tasks.push(tokio::spawn(http::serve_plain(
+                listener,
+                router.clone(),
+                shutdown.clone(),
+            )));
 
             // HTTPS: the SDKs other than JS refuse bearer tokens over plain HTTP.
             let tls = http::tls::setup(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
-            if let Some(pem) = &tls.ca_pem {
-                let path = config
-                    .tls_ca_out
-                    .clone()
-                    .unwrap_or_else(|| std::env::temp_dir().join("trent-ca.pem"));
+            if let (Some(pem), Some(path)) = (&tls.ca_pem, config.tls_ca_out.clone()) {
                 http::tls::write_pem(&path, pem)?;
                 tracing::info!(path = %path.display(), "CA certificate of the Key Vault HTTPS listener written");
                 server.ca_path = Some(path);

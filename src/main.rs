@@ -68,7 +68,7 @@ async fn main() -> std::process::ExitCode {
         keyvault_tls_port: cli.keyvault_tls_port,
         tls_cert: cli.tls_cert,
         tls_key: cli.tls_key,
-        tls_ca_out: cli.tls_ca_out,
+        tls_ca_out: cli.tls_ca_out.or(trent::Config::default().tls_ca_out),
         enable_kms: !cli.no_kms,
         enable_keyvault: !cli.no_keyvault,
     };

@@ -477,11 +477,18 @@ fn https_client(server: &trent::Server, http2: bool) -> reqwest::Client {
 
 #[tokio::test]
 async fn https_listener_serves_h2_and_http1_with_https_ids() {
-    let (server, _) = start().await;
+    let ca_out = std::env::temp_dir().join(format!("trent-ca-test-{}.pem", std::process::id()));
+    let config = trent::Config {
+        tls_ca_out: Some(ca_out.clone()),
+        ..trent::Config::ephemeral()
+    };
+    let server = trent::Server::start(config).await.expect("server starts");
     // The CA file holds the same PEM the server reports.
     let path = server.ca_certificate_path().unwrap().to_path_buf();
+    assert_eq!(path, ca_out);
     let on_disk = std::fs::read_to_string(&path).unwrap();
-    assert!(on_disk.contains("BEGIN CERTIFICATE"));
+    assert_eq!(Some(on_disk), server.ca_certificate_pem());
+    let _ = std::fs::remove_file(&path);
     assert!(server.keyvault_tls_endpoint().starts_with("https://localhost:"));
 
     let port = server.keyvault_tls_addr().unwrap().port();
