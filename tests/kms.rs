@@ -1004,9 +1004,9 @@ async fn rotation_keeps_old_ciphertexts_decryptable() {
 async fn operations_not_implemented_yet_say_so() {
     let (_server, kms) = setup().await;
     let id = symmetric_key(&kms).await;
-    let (c, m) = error(kms.get_key_policy().key_id(&id).send().await);
+    let (c, m) = error(kms.describe_custom_key_stores().send().await);
     assert_eq!(c, "UnsupportedOperationException");
-    assert_eq!(m, "GetKeyPolicy is not supported by trent yet");
+    assert_eq!(m, "DescribeCustomKeyStores is not supported by trent yet");
     let (c, m) = error(kms.list_grants().key_id(&id).send().await);
     assert_eq!(c, "UnsupportedOperationException");
     assert_eq!(m, "ListGrants is not supported by trent yet");

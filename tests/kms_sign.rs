@@ -254,7 +254,7 @@ async fn create_key_checks_key_usage_against_key_spec() {
         vec!["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
     );
     assert!(public.signing_algorithms.is_none());
-    // Data keys come only from symmetric keys; RSA encryption itself is not implemented yet.
+    // Data keys come only from symmetric keys; RSA encryption needs an RSAES algorithm (tests/kms_crypto_ops.rs).
     assert_eq!(
         code(
             kms.generate_data_key()
@@ -266,8 +266,8 @@ async fn create_key_checks_key_usage_against_key_spec() {
         "InvalidKeyUsageException"
     );
     let (c, m) = error(kms.encrypt().key_id(&rsa_enc).plaintext(Blob::new("x")).send().await);
-    assert_eq!(c, "UnsupportedOperationException");
-    assert_eq!(m, "Encrypt with RSA_2048 keys is not supported by trent yet");
+    assert_eq!(c, "InvalidKeyUsageException");
+    assert_eq!(m, "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
 
     let hmac = create(&kms, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
     let md = kms

@@ -46,14 +46,14 @@ fn check_algorithm(spec: KeySpec, algorithm: Option<&str>) -> Result<(), KmsErro
 
 /// How one side of an operation uses its key: the operation name (for messages), the requested algorithm and
 /// whether this is a dry run.
-struct Use<'a> {
-    operation: &'a str,
-    algorithm: Option<&'a str>,
-    dry_run: Option<bool>,
+pub(super) struct Use<'a> {
+    pub(super) operation: &'a str,
+    pub(super) algorithm: Option<&'a str>,
+    pub(super) dry_run: Option<bool>,
 }
 
 /// Seals `plaintext` under the current material of the key `key_id` names. Returns (key ARN, blob).
-fn seal_with(
+pub(super) fn seal_with(
     kms: &Kms,
     scope: &Scope,
     key_id: &str,
@@ -95,7 +95,7 @@ fn seal_with(
 
 /// Opens a blob made by [`seal_with`]. `key_id`, when given, must name the key that sealed it. Returns
 /// (key ARN, plaintext).
-fn open_blob(
+pub(super) fn open_blob(
     kms: &Kms,
     scope: &Scope,
     blob: &[u8],
@@ -164,6 +164,9 @@ struct EncryptResponse {
 }
 
 pub fn encrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    if let Some(out) = super::asymmetric::encrypt(kms, scope, &input)? {
+        return Ok(out);
+    }
     let req: EncryptRequest = request(input)?;
     let context = req.encryption_context.unwrap_or_default();
     let (key_id, ciphertext_blob) = seal_with(
@@ -207,6 +210,9 @@ struct DecryptResponse {
 }
 
 pub fn decrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    if let Some(out) = super::asymmetric::decrypt(kms, scope, &input)? {
+        return Ok(out);
+    }
     let req: DecryptRequest = request(input)?;
     no_recipient(&req.recipient)?;
     let context = req.encryption_context.unwrap_or_default();
@@ -319,6 +325,9 @@ struct ReEncryptResponse {
 }
 
 pub fn re_encrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    if let Some(out) = super::asymmetric::re_encrypt(kms, scope, &input)? {
+        return Ok(out);
+    }
     let req: ReEncryptRequest = request(input)?;
     let source_context = req.source_encryption_context.unwrap_or_default();
     let (source_key_id, plaintext) = open_blob(

@@ -20,6 +20,10 @@ pub enum KmsError {
     #[error("{0}")]
     InvalidSignature(String),
     #[error("{0}")]
+    InvalidMac(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
     Validation(String),
     #[error("{0}")]
     AlreadyExists(String),
@@ -54,6 +58,8 @@ impl KmsError {
             KmsError::IncorrectKey(_) => "IncorrectKeyException",
             KmsError::InvalidCiphertext(_) => "InvalidCiphertextException",
             KmsError::InvalidSignature(_) => "KMSInvalidSignatureException",
+            KmsError::InvalidMac(_) => "KMSInvalidMacException",
+            KmsError::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             KmsError::Validation(_) => "ValidationException",
             KmsError::AlreadyExists(_) => "AlreadyExistsException",
             KmsError::InvalidAliasName(_) => "InvalidAliasNameException",
@@ -97,6 +103,8 @@ mod tests {
             KmsError::IncorrectKey(String::new()),
             KmsError::InvalidCiphertext(String::new()),
             KmsError::InvalidSignature(String::new()),
+            KmsError::InvalidMac(String::new()),
+            KmsError::MalformedPolicyDocument(String::new()),
             KmsError::AlreadyExists(String::new()),
             KmsError::InvalidAliasName(String::new()),
             KmsError::InvalidArn(String::new()),

@@ -182,6 +182,9 @@ fn default_policy(account: &str) -> String {
 pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
     let req: CreateKeyRequest = request(input)?;
     let (spec, usage) = validate_create(&req, scope)?;
+    if let Some(policy) = &req.policy {
+        super::policies::validate_policy(policy)?;
+    }
     let tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
     // RSA generation takes long: never on the async workers, never under the lock.
     let material = tokio::task::spawn_blocking(move || KeyMaterial::generate(spec))

@@ -5,10 +5,16 @@
 //! (asymmetric signatures and public keys), [`aliases`], [`rotation`], [`tags`]. Shared records and lookups
 //! are in [`state`], the error type in [`errors`].
 
+pub mod agreement;
 pub mod aliases;
+pub mod asymmetric;
+mod common;
+pub mod data_key_pair;
 pub mod encrypt;
 pub mod errors;
 pub mod keys;
+pub mod mac;
+pub mod policies;
 pub mod rotation;
 pub mod sign;
 pub mod state;
@@ -80,6 +86,20 @@ impl AwsJsonService for Kms {
             "Sign" => sign::sign(self, s, input).await,
             "Verify" => sign::verify(self, s, input).await,
             "GetPublicKey" => sign::get_public_key(self, s, input),
+            // mac.rs
+            "GenerateMac" => mac::generate_mac(self, s, input),
+            "VerifyMac" => mac::verify_mac(self, s, input),
+            // agreement.rs
+            "DeriveSharedSecret" => agreement::derive_shared_secret(self, s, input),
+            // data_key_pair.rs
+            "GenerateDataKeyPair" => data_key_pair::generate_data_key_pair(self, s, input).await,
+            "GenerateDataKeyPairWithoutPlaintext" => {
+                data_key_pair::generate_data_key_pair_without_plaintext(self, s, input).await
+            }
+            // policies.rs
+            "GetKeyPolicy" => policies::get_key_policy(self, s, input),
+            "PutKeyPolicy" => policies::put_key_policy(self, s, input),
+            "ListKeyPolicies" => policies::list_key_policies(self, s, input),
             // aliases.rs
             "CreateAlias" => aliases::create_alias(self, s, input),
             "UpdateAlias" => aliases::update_alias(self, s, input),
