@@ -247,12 +247,8 @@ impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
         let Some(raw) = raw else { return Query::default() };
         Query(
-            raw.split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (percent_decode(name), percent_decode(value))
-                })
+            form_urlencoded::parse(raw.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
                 .collect(),
         )
     }
@@ -266,37 +262,10 @@ impl Query {
     }
 }
 
-/// Decodes `%XX` escapes and `+`; invalid escapes stay as they are; invalid UTF-8 is replaced.
+/// Decodes `%XX` escapes of a path segment (`+` stays `+` in paths); invalid escapes stay as they are, invalid
+/// UTF-8 is replaced.
 pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// Checks the `api-version` query parameter: `7.0`–`7.6` (optionally `-preview[.N]`), `2016-10-01`, and every
@@ -483,6 +452,8 @@ mod tests {
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("a%zz"), "a%zz");
+        assert_eq!(percent_decode("a+b%2Bc"), "a+b+c");
+        assert_eq!(Query::parse(Some("q=a+b%2Bc")).get("q"), Some("a b+c"));
     }
 
     fn kind() -> impl proptest::strategy::Strategy<Value = ListKind> {
