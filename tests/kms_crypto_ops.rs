@@ -431,7 +431,9 @@ async fn rsa_encrypt_and_decrypt_round_trip_with_aws_limits_and_errors() {
     );
 }
 
-#[tokio::test]
+/// On a multi-threaded runtime (as the binary runs) the RSA private-key operation goes through
+/// `block_in_place`; this test covers that path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsa_4096_limits_and_timing() {
     let (_server, kms) = setup().await;
     let started = Instant::now();
