@@ -50,6 +50,12 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     out
 }
 
+/// SHA-256 of `data`: the integrity digest of non-secret formats (e.g. Key Vault backup blobs).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,6 @@
 //! Layout: `b"TRENTKVB"` magic, one format-version byte (1), the secret record as JSON, then the SHA-256 of
 //! everything before it. Any change to the bytes is rejected; nothing here panics on client input.
 
-use sha2::{Digest, Sha256};
-
 use super::model::SecretRecord;
 
 const MAGIC: &[u8; 8] = b"TRENTKVB";
@@ -35,7 +33,7 @@ pub fn encode(record: &SecretRecord) -> Vec<u8> {
     out.extend_from_slice(MAGIC);
     out.push(FORMAT_VERSION);
     out.extend_from_slice(&payload);
-    let digest = Sha256::digest(&out);
+    let digest = crate::crypto::sha256(&out);
     out.extend_from_slice(&digest);
     out
 }
@@ -52,7 +50,7 @@ pub fn decode(blob: &[u8]) -> Result<SecretRecord, BackupError> {
         return Err(BackupError::Format);
     }
     let (body, digest) = blob.split_at(blob.len() - DIGEST_LEN);
-    if Sha256::digest(body)[..] != *digest {
+    if crate::crypto::sha256(body)[..] != *digest {
         return Err(BackupError::Integrity);
     }
     match body.get(MAGIC.len()) {
