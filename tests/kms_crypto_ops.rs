@@ -387,6 +387,19 @@ async fn rsa_encrypt_and_decrypt_round_trip_with_aws_limits_and_errors() {
         ),
         "InvalidKeyUsageException"
     );
+    // An ECC key encrypts nothing.
+    let ecc = create(&kms, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    assert_eq!(
+        code(
+            kms.encrypt()
+                .key_id(&ecc)
+                .plaintext(Blob::new("x"))
+                .encryption_algorithm(EncryptionAlgorithmSpec::RsaesOaepSha256)
+                .send()
+                .await
+        ),
+        "InvalidKeyUsageException"
+    );
     // DryRun, disabled, pending deletion.
     assert_eq!(
         code(
@@ -891,6 +904,22 @@ async fn data_key_pair_errors_follow_aws() {
         ),
         "NotFoundException"
     );
+    // A Nitro Enclaves recipient is refused by name.
+    let (c, m) = error(
+        kms.generate_data_key_pair()
+            .key_id(&sym)
+            .key_pair_spec(DataKeyPairSpec::EccNistP256)
+            .recipient(
+                RecipientInfo::builder()
+                    .key_encryption_algorithm(KeyEncryptionMechanism::RsaesOaepSha256)
+                    .attestation_document(Blob::new(vec![0; 16]))
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(c, "UnsupportedOperationException");
+    assert!(m.contains("Recipient"), "{m}");
     kms.disable_key().key_id(&sym).send().await.unwrap();
     assert_eq!(
         code(
