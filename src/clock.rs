@@ -46,6 +46,11 @@ impl Clock {
         self.offset_ms.store(epoch_ms - current, Ordering::Relaxed);
     }
 
+    /// How far the clock is from the system time, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
     /// Back to the system time.
     pub fn reset(&self) {
         self.offset_ms.store(0, Ordering::Relaxed);

@@ -1,12 +1,17 @@
 //! The control API every service port answers, outside the cloud's own API:
-//! `GET /_parlel/health`, `POST /_parlel/reset`, `GET /_parlel/dump`.
+//! `GET /_parlel/health`, `POST /_parlel/reset`, `GET /_parlel/dump`, and `GET|POST /_parlel/clock`, which reads
+//! and moves the server's [`Clock`] (shared by every service, so moving it on one port moves it everywhere).
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
+
+use crate::clock::Clock;
 
 /// What a service exposes to the control API.
 pub trait Control: Send + Sync + 'static {
@@ -16,6 +21,8 @@ pub trait Control: Send + Sync + 'static {
     fn reset(&self);
     /// A listing of what is stored (names, never secret material).
     fn dump(&self) -> Value;
+    /// The server clock the service reads "now" from.
+    fn clock(&self) -> &Clock;
 }
 
 /// Routes `/_parlel/{health,reset,dump}` to `service`.
@@ -24,6 +31,7 @@ pub fn routes<S: Control>(service: Arc<S>) -> Router {
         .route("/_parlel/health", get(health::<S>))
         .route("/_parlel/reset", post(reset::<S>))
         .route("/_parlel/dump", get(dump::<S>))
+        .route("/_parlel/clock", get(clock_get::<S>).post(clock_set::<S>))
         .with_state(service)
 }
 
@@ -38,4 +46,119 @@ async fn reset<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
 
 async fn dump<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
     Json(s.dump())
+}
+
+/// `{"now": <epoch seconds>, "nowMs": <epoch ms>, "offsetSeconds": <clock - system time>}`.
+fn clock_state(clock: &Clock) -> Value {
+    let now_ms = clock.now_ms();
+    serde_json::json!({
+        "now": now_ms.div_euclid(1000),
+        "nowMs": now_ms,
+        "offsetSeconds": clock.offset_ms().div_euclid(1000),
+    })
+}
+
+async fn clock_get<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
+    Json(clock_state(s.clock()))
+}
+
+/// What `POST /_parlel/clock` accepts: exactly one of the four members.
+enum ClockChange {
+    Advance(i64),
+    Set(i64),
+    Reset,
+}
+
+fn clock_change(body: &[u8]) -> Result<ClockChange, String> {
+    const USAGE: &str = "expected a JSON object with exactly one of: {\"advanceSeconds\": N}, {\"advanceDays\": N}, \
+                         {\"set\": <epoch seconds>}, {\"reset\": true}";
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e}); {USAGE}"))?;
+    let Value::Object(obj) = value else {
+        return Err(USAGE.to_string());
+    };
+    if obj.len() != 1 {
+        return Err(USAGE.to_string());
+    }
+    let Some((name, v)) = obj.iter().next() else {
+        return Err(USAGE.to_string());
+    };
+    let int = |v: &Value| -> Result<i64, String> {
+        v.as_i64()
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| format!("\"{name}\" must be an integer"))
+    };
+    // Bounds keep every later millisecond computation far from overflow (±100 000 years).
+    const MAX_SECS: i64 = 100_000 * 366 * 86_400;
+    let bounded = |secs: i64| -> Result<i64, String> {
+        if secs.abs() > MAX_SECS {
+            Err(format!("\"{name}\" is out of range (at most {MAX_SECS} seconds)"))
+        } else {
+            Ok(secs * 1000)
+        }
+    };
+    match name.as_str() {
+        "advanceSeconds" => Ok(ClockChange::Advance(bounded(int(v)?)?)),
+        "advanceDays" => {
+            let days = int(v)?;
+            Ok(ClockChange::Advance(bounded(days.saturating_mul(86_400))?))
+        }
+        "set" => Ok(ClockChange::Set(bounded(int(v)?)?)),
+        "reset" => match v {
+            Value::Bool(true) => Ok(ClockChange::Reset),
+            _ => Err("\"reset\" must be true".to_string()),
+        },
+        other => Err(format!("unknown member \"{other}\"; {USAGE}")),
+    }
+}
+
+async fn clock_set<S: Control>(State(s): State<Arc<S>>, body: axum::body::Bytes) -> Response {
+    let clock = s.clock();
+    match clock_change(&body) {
+        Ok(ClockChange::Advance(ms)) => clock.advance_ms(ms),
+        Ok(ClockChange::Set(ms)) => clock.set_ms(ms),
+        Ok(ClockChange::Reset) => clock.reset(),
+        Err(message) => {
+            let body = serde_json::json!({ "error": { "code": "BadRequest", "message": message } });
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    }
+    Json(clock_state(clock)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_bodies_parse_or_explain() {
+        assert!(matches!(
+            clock_change(br#"{"advanceDays": 2}"#),
+            Ok(ClockChange::Advance(172_800_000))
+        ));
+        assert!(matches!(
+            clock_change(br#"{"advanceSeconds": -5}"#),
+            Ok(ClockChange::Advance(-5000))
+        ));
+        assert!(matches!(
+            clock_change(br#"{"set": 1000}"#),
+            Ok(ClockChange::Set(1_000_000))
+        ));
+        assert!(matches!(clock_change(br#"{"reset": true}"#), Ok(ClockChange::Reset)));
+        for bad in [
+            &b"nope"[..],
+            br#"{}"#,
+            br#"[1]"#,
+            br#"{"reset": false}"#,
+            br#"{"advanceDays": "x"}"#,
+            br#"{"advanceDays": 1, "set": 2}"#,
+            br#"{"advanceDays": 1e30}"#,
+            br#"{"later": 1}"#,
+        ] {
+            assert!(clock_change(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }

@@ -237,6 +237,10 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, KeyVaultError> {
 }
 
 impl Control for KeyVault {
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     fn health(&self) -> Value {
         let vaults = self.lock();
         let (mut secrets, mut versions, mut deleted) = (0, 0, 0);

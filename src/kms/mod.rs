@@ -164,6 +164,10 @@ pub(crate) mod b64 {
 }
 
 impl Control for Kms {
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     fn health(&self) -> Value {
         let store = self.lock();
         json!({
