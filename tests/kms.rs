@@ -1007,9 +1007,16 @@ async fn operations_not_implemented_yet_say_so() {
     let (c, m) = error(kms.describe_custom_key_stores().send().await);
     assert_eq!(c, "UnsupportedOperationException");
     assert_eq!(m, "DescribeCustomKeyStores is not supported by trent yet");
-    let (c, m) = error(kms.list_grants().key_id(&id).send().await);
+    let (c, m) = error(
+        kms.get_parameters_for_import()
+            .key_id(&id)
+            .wrapping_algorithm(aws_sdk_kms::types::AlgorithmSpec::RsaesOaepSha256)
+            .wrapping_key_spec(aws_sdk_kms::types::WrappingKeySpec::Rsa2048)
+            .send()
+            .await,
+    );
     assert_eq!(c, "UnsupportedOperationException");
-    assert_eq!(m, "ListGrants is not supported by trent yet");
+    assert_eq!(m, "GetParametersForImport is not supported by trent yet");
     assert_eq!(
         code(kms.create_key().multi_region(true).send().await),
         "UnsupportedOperationException"

@@ -36,6 +36,12 @@ pub enum KmsError {
     #[error("{0}")]
     InvalidMarker(String),
     #[error("{0}")]
+    InvalidGrantId(String),
+    #[error("{0}")]
+    InvalidGrantToken(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
     Tag(String),
     #[error("{0}")]
     Unsupported(String),
@@ -66,6 +72,9 @@ impl KmsError {
             KmsError::NotAuthorized(_) => "NotAuthorizedException",
             KmsError::InvalidArn(_) => "InvalidArnException",
             KmsError::InvalidMarker(_) => "InvalidMarkerException",
+            KmsError::InvalidGrantId(_) => "InvalidGrantIdException",
+            KmsError::InvalidGrantToken(_) => "InvalidGrantTokenException",
+            KmsError::LimitExceeded(_) => "LimitExceededException",
             KmsError::Tag(_) => "TagException",
             KmsError::Unsupported(_) => "UnsupportedOperationException",
             KmsError::DryRun(_) => "DryRunOperationException",
@@ -109,6 +118,9 @@ mod tests {
             KmsError::InvalidAliasName(String::new()),
             KmsError::InvalidArn(String::new()),
             KmsError::InvalidMarker(String::new()),
+            KmsError::InvalidGrantId(String::new()),
+            KmsError::InvalidGrantToken(String::new()),
+            KmsError::LimitExceeded(String::new()),
             KmsError::Tag(String::new()),
             KmsError::Unsupported(String::new()),
             KmsError::DryRun(String::new()),

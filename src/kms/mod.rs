@@ -12,10 +12,12 @@ mod common;
 pub mod data_key_pair;
 pub mod encrypt;
 pub mod errors;
+pub mod grants;
 pub mod keys;
 pub mod mac;
 pub mod policies;
 pub mod rotation;
+pub mod rotations;
 pub mod sign;
 pub mod state;
 pub mod tags;
@@ -109,6 +111,15 @@ impl AwsJsonService for Kms {
             "EnableKeyRotation" => rotation::enable_key_rotation(self, s, input),
             "DisableKeyRotation" => rotation::disable_key_rotation(self, s, input),
             "GetKeyRotationStatus" => rotation::get_key_rotation_status(self, s, input),
+            // rotations.rs
+            "RotateKeyOnDemand" => rotations::rotate_key_on_demand(self, s, input),
+            "ListKeyRotations" => rotations::list_key_rotations(self, s, input),
+            // grants.rs
+            "CreateGrant" => grants::create_grant(self, s, input),
+            "ListGrants" => grants::list_grants(self, s, input),
+            "ListRetirableGrants" => grants::list_retirable_grants(self, s, input),
+            "RetireGrant" => grants::retire_grant(self, s, input),
+            "RevokeGrant" => grants::revoke_grant(self, s, input),
             // tags.rs
             "TagResource" => tags::tag_resource(self, s, input),
             "UntagResource" => tags::untag_resource(self, s, input),
@@ -344,10 +355,10 @@ mod tests {
     async fn unimplemented_operations_are_refused_by_name() {
         let kms = Kms::new(Clock::new());
         let err = kms
-            .call(RequestContext::default(), "CreateGrant", json!({}))
+            .call(RequestContext::default(), "ImportKeyMaterial", json!({}))
             .await
             .unwrap_err();
         assert_eq!(err.code, "UnsupportedOperationException");
-        assert_eq!(err.message, "CreateGrant is not supported by trent yet");
+        assert_eq!(err.message, "ImportKeyMaterial is not supported by trent yet");
     }
 }

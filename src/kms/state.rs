@@ -135,6 +135,12 @@ pub struct RegionStore {
     pub aliases: BTreeMap<String, AliasRecord>,
     /// (deletion time ms, key id) of every key pending deletion, so expired keys are found without a scan.
     pub deletions: BTreeSet<(i64, String)>,
+    /// Grants of this region's keys (grants.rs).
+    #[serde(default)]
+    pub grants: super::grants::Grants,
+    /// Every rotation of this region's keys, on demand and automatic (rotations.rs).
+    #[serde(default)]
+    pub rotations: super::rotations::RotationLog,
 }
 
 impl RegionStore {
@@ -154,6 +160,8 @@ impl RegionStore {
                     for alias in &key.aliases {
                         self.aliases.remove(alias);
                     }
+                    self.grants.remove_key(&key.key_id);
+                    self.rotations.remove_key(&key.key_id);
                 }
             }
         }
@@ -171,7 +179,13 @@ impl RegionStore {
         let mut rounds = 0;
         while rotation.next_rotation_ms <= now_ms && rounds < 64 {
             match KeyMaterial::generate(key.key_spec) {
-                Ok(material) => key.materials.push(material),
+                Ok(material) => {
+                    key.materials.push(material);
+                    let version = key.materials.len().saturating_sub(1);
+                    let kind = super::rotations::RotationType::Automatic;
+                    self.rotations
+                        .record(&key.key_id, version, kind, rotation.next_rotation_ms);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, key = %key.key_id, "automatic rotation failed");
                     return;

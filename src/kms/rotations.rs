@@ -1,0 +1,228 @@
+//! RotateKeyOnDemand and ListKeyRotations, and the per-region log of every rotation (automatic ones are
+//! recorded by [`super::state::RegionStore::rotate_if_due`], on the server clock).
+//!
+//! A rotation appends a material version to the key; earlier versions stay, so old ciphertexts keep decrypting.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::errors::KmsError;
+use super::state::{self, paging, Accept, KeyRecord, Scope};
+use super::{epoch_secs, request, response, Kms};
+use crate::crypto::{KeyMaterial, KeySpec};
+
+/// AWS allows this many on-demand rotations per key.
+pub const ON_DEMAND_LIMIT: usize = 25;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RotationType {
+    OnDemand,
+    Automatic,
+}
+
+impl RotationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationType::OnDemand => "ON_DEMAND",
+            RotationType::Automatic => "AUTOMATIC",
+        }
+    }
+}
+
+/// One rotation of one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationEntry {
+    pub key_id: String,
+    /// Epoch ms on the server clock (for automatic rotations: when the rotation was due).
+    pub rotation_ms: i64,
+    pub rotation_type: RotationType,
+    /// The material version the rotation created (index into [`KeyRecord::materials`]).
+    pub version: usize,
+    /// The `KeyMaterialId` AWS reports: 64 hex digits, random (never derived from the material).
+    pub key_material_id: String,
+}
+
+/// Every rotation of one region, keyed `<key id>/<version, 10 digits>` so one key's rotations are an ordered,
+/// contiguous range.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RotationLog {
+    pub entries: BTreeMap<String, RotationEntry>,
+}
+
+impl RotationLog {
+    /// Records that material `version` of `key_id` came from a rotation of `kind` at `at_ms`.
+    pub fn record(&mut self, key_id: &str, version: usize, kind: RotationType, at_ms: i64) {
+        let key_material_id = crate::crypto::random_bytes(32)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.entries.insert(
+            format!("{key_id}/{version:010}"),
+            RotationEntry {
+                key_id: key_id.to_string(),
+                rotation_ms: at_ms,
+                rotation_type: kind,
+                version,
+                key_material_id,
+            },
+        );
+    }
+
+    fn of_key<'a>(
+        &'a self,
+        key_id: &str,
+        after: Bound<String>,
+    ) -> impl Iterator<Item = (&'a String, &'a RotationEntry)> + 'a {
+        let prefix = format!("{key_id}/");
+        let start = match after {
+            Bound::Unbounded => Bound::Included(prefix.clone()),
+            other => other,
+        };
+        self.entries
+            .range((start, Bound::Unbounded))
+            .take_while(move |(slot, _)| slot.starts_with(&prefix))
+    }
+
+    /// Forgets a deleted key's rotations.
+    pub fn remove_key(&mut self, key_id: &str) {
+        let slots: Vec<String> = self.of_key(key_id, Bound::Unbounded).map(|(s, _)| s.clone()).collect();
+        for slot in slots {
+            self.entries.remove(&slot);
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RotateKeyOnDemandRequest {
+    key_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RotateKeyOnDemandResponse {
+    key_id: String,
+}
+
+fn require_symmetric(key: &KeyRecord, what: &str) -> Result<(), KmsError> {
+    if key.key_spec != KeySpec::SymmetricDefault {
+        return Err(KmsError::Unsupported(format!(
+            "{} is not a symmetric encryption KMS key: {what} is supported only on symmetric encryption KMS \
+             keys.",
+            key.arn()
+        )));
+    }
+    Ok(())
+}
+
+pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    let req: RotateKeyOnDemandRequest = request(input)?;
+    let now = kms.now_ms();
+    let mut store = kms.lock();
+    let (key_scope, key_id) = state::resolve(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let region = store.region(&key_scope, now);
+    let key = region.keys.get_mut(&key_id).ok_or_else(|| {
+        KmsError::NotFound(format!(
+            "Key '{}' does not exist",
+            state::key_arn(&key_scope.region, &key_scope.account_id, &key_id)
+        ))
+    })?;
+    key.require_enabled()?;
+    require_symmetric(key, "on-demand key rotation")?;
+    let done = region
+        .rotations
+        .of_key(&key_id, Bound::Unbounded)
+        .filter(|(_, r)| r.rotation_type == RotationType::OnDemand)
+        .count();
+    if done >= ON_DEMAND_LIMIT {
+        return Err(KmsError::LimitExceeded(format!(
+            "{} has reached the limit of {ON_DEMAND_LIMIT} on-demand rotations.",
+            key.arn()
+        )));
+    }
+    let material =
+        KeyMaterial::generate(key.key_spec).map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
+    key.materials.push(material);
+    let version = key.materials.len().saturating_sub(1);
+    region.rotations.record(&key_id, version, RotationType::OnDemand, now);
+    let out = RotateKeyOnDemandResponse { key_id: key.arn() };
+    drop(store);
+    response(&out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListKeyRotationsRequest {
+    key_id: String,
+    limit: Option<i64>,
+    marker: Option<String>,
+    /// ALL_KEY_MATERIAL only differs from ROTATIONS_ONLY for imported key material, which trent does not have.
+    #[allow(dead_code)]
+    include_key_material: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RotationsListEntry {
+    key_id: String,
+    key_material_id: String,
+    rotation_date: f64,
+    rotation_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListKeyRotationsResponse {
+    rotations: Vec<RotationsListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    let req: ListKeyRotationsRequest = request(input)?;
+    let size = paging::size(req.limit, 100, 1000);
+    let start = paging::start(req.marker.as_deref())?;
+    let now = kms.now_ms();
+    let mut store = kms.lock();
+    let (key_scope, key_id) = state::resolve(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let region = store.region(&key_scope, now);
+    let key = region
+        .keys
+        .get(&key_id)
+        .ok_or_else(|| KmsError::NotFound(format!("Key '{key_id}' does not exist")))?;
+    key.require_not_pending_deletion()?;
+    require_symmetric(key, "ListKeyRotations")?;
+    if let Bound::Excluded(last) = &start {
+        if !last.starts_with(&format!("{key_id}/")) {
+            return Err(KmsError::InvalidMarker(format!(
+                "Invalid marker: {}",
+                req.marker.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    let arn = key.arn();
+    let (rotations, next_marker) = paging::page(
+        region.rotations.of_key(&key_id, start).map(|(slot, r)| {
+            (
+                slot,
+                RotationsListEntry {
+                    key_id: arn.clone(),
+                    key_material_id: r.key_material_id.clone(),
+                    rotation_date: epoch_secs(r.rotation_ms),
+                    rotation_type: r.rotation_type.as_str(),
+                },
+            )
+        }),
+        size,
+    );
+    drop(store);
+    response(&ListKeyRotationsResponse {
+        rotations,
+        truncated: next_marker.is_some(),
+        next_marker,
+    })
+}
