@@ -4,7 +4,9 @@
 mod common;
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeySpec, KeyUsageType, RotationType};
+use aws_sdk_kms::types::{
+    GrantConstraints, GrantOperation, IncludeKeyMaterial, KeyMaterialState, KeySpec, KeyUsageType, RotationType,
+};
 use aws_sdk_kms::Client;
 use common::{code, setup, symmetric_key};
 
@@ -417,6 +419,27 @@ async fn rotate_on_demand_keeps_old_ciphertexts_decryptable() {
     assert_eq!(rotations[0].rotation_type, Some(RotationType::OnDemand));
     assert!(is_grant_id(rotations[0].key_material_id.as_deref().unwrap()));
     assert!(rotations[0].rotation_date.is_some());
+    assert_eq!(rotations[0].key_material_state, Some(KeyMaterialState::Current));
+
+    // ALL_KEY_MATERIAL adds the first material: no rotation date or type, a stable KeyMaterialId.
+    let list_all = || {
+        kms.list_key_rotations()
+            .key_id(&key)
+            .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+            .send()
+    };
+    let all = list_all().await.unwrap().rotations.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].rotation_date.is_none());
+    assert!(all[0].rotation_type.is_none());
+    assert_eq!(all[0].key_material_state, Some(KeyMaterialState::NonCurrent));
+    assert!(is_grant_id(all[0].key_material_id.as_deref().unwrap()));
+    assert_eq!(all[1].key_material_id, rotations[0].key_material_id);
+    let again = list_all().await.unwrap().rotations.unwrap();
+    assert_eq!(again[0].key_material_id, all[0].key_material_id);
+    // The default still lists rotations only.
+    let only = kms.list_key_rotations().key_id(&key).send().await.unwrap();
+    assert_eq!(only.rotations.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -514,6 +537,8 @@ async fn list_key_rotations_includes_automatic_rotations_on_the_server_clock() {
         types,
         vec![RotationType::OnDemand, RotationType::Automatic, RotationType::Automatic]
     );
+    assert_eq!(all[0].key_material_state, Some(KeyMaterialState::NonCurrent));
+    assert_eq!(all[2].key_material_state, Some(KeyMaterialState::Current));
     let auto_secs = all[1].rotation_date.unwrap().secs();
     assert!(
         (auto_secs * 1000 - (enabled_at + 90 * DAY_MS)).abs() < 5_000,

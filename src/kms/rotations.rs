@@ -21,13 +21,18 @@ pub const ON_DEMAND_LIMIT: usize = 25;
 pub enum RotationType {
     OnDemand,
     Automatic,
+    /// The key's first material (listed only with `IncludeKeyMaterial: ALL_KEY_MATERIAL`, without a rotation
+    /// date or type).
+    Initial,
 }
 
 impl RotationType {
-    pub fn as_str(self) -> &'static str {
+    /// The wire `RotationType`; none for the first material.
+    pub fn as_wire(self) -> Option<&'static str> {
         match self {
-            RotationType::OnDemand => "ON_DEMAND",
-            RotationType::Automatic => "AUTOMATIC",
+            RotationType::OnDemand => Some("ON_DEMAND"),
+            RotationType::Automatic => Some("AUTOMATIC"),
+            RotationType::Initial => None,
         }
     }
 }
@@ -159,8 +164,8 @@ struct ListKeyRotationsRequest {
     key_id: String,
     limit: Option<i64>,
     marker: Option<String>,
-    /// ALL_KEY_MATERIAL only differs from ROTATIONS_ONLY for imported key material, which trent does not have.
-    #[allow(dead_code)]
+    /// ROTATIONS_ONLY (the default) or ALL_KEY_MATERIAL, which adds the first key material (imported key
+    /// material pending rotation, the other addition, does not exist in trent).
     include_key_material: Option<String>,
 }
 
@@ -169,8 +174,11 @@ struct ListKeyRotationsRequest {
 struct RotationsListEntry {
     key_id: String,
     key_material_id: String,
-    rotation_date: f64,
-    rotation_type: &'static str,
+    key_material_state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_type: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -205,18 +213,32 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
         }
     }
     let arn = key.arn();
+    let current = key.materials.len().saturating_sub(1);
+    let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
+    if all && !region.rotations.entries.contains_key(&format!("{key_id}/{:010}", 0)) {
+        // The first material gets its KeyMaterialId the first time it is listed; it stays stable after.
+        region
+            .rotations
+            .record(&key_id, 0, RotationType::Initial, key.creation_ms);
+    }
     let (rotations, next_marker) = paging::page(
-        region.rotations.of_key(&key_id, start).map(|(slot, r)| {
-            (
-                slot,
-                RotationsListEntry {
-                    key_id: arn.clone(),
-                    key_material_id: r.key_material_id.clone(),
-                    rotation_date: epoch_secs(r.rotation_ms),
-                    rotation_type: r.rotation_type.as_str(),
-                },
-            )
-        }),
+        region
+            .rotations
+            .of_key(&key_id, start)
+            .filter(|(_, r)| all || r.rotation_type != RotationType::Initial)
+            .map(|(slot, r)| {
+                let initial = r.rotation_type == RotationType::Initial;
+                (
+                    slot,
+                    RotationsListEntry {
+                        key_id: arn.clone(),
+                        key_material_id: r.key_material_id.clone(),
+                        key_material_state: if r.version == current { "CURRENT" } else { "NON_CURRENT" },
+                        rotation_date: (!initial).then(|| epoch_secs(r.rotation_ms)),
+                        rotation_type: r.rotation_type.as_wire(),
+                    },
+                )
+            }),
         size,
     );
     drop(store);
