@@ -385,6 +385,73 @@ async fn grants_follow_the_key_state_and_go_with_the_key() {
 }
 
 #[tokio::test]
+async fn create_grant_checks_operations_and_constraints_against_the_key() {
+    let (_server, kms) = setup().await;
+    let sym = symmetric_key(&kms).await;
+    let ecc = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let create = |key: &str, op: GrantOperation, constrained: bool| {
+        let mut b = kms.create_grant().key_id(key).grantee_principal(ALICE).operations(op);
+        if constrained {
+            b = b.constraints(GrantConstraints::builder().encryption_context_subset("a", "b").build());
+        }
+        b.send()
+    };
+    assert_eq!(
+        code(create(&sym, GrantOperation::Sign, false).await),
+        "ValidationException"
+    );
+    assert_eq!(
+        code(create(&ecc, GrantOperation::Encrypt, false).await),
+        "ValidationException"
+    );
+    create(&ecc, GrantOperation::Sign, false).await.unwrap();
+    create(&ecc, GrantOperation::GetPublicKey, false).await.unwrap();
+    create(&sym, GrantOperation::ReEncryptFrom, true).await.unwrap();
+    // No encryption context constraints for an asymmetric key's cryptographic operations …
+    assert_eq!(
+        code(create(&ecc, GrantOperation::Sign, true).await),
+        "ValidationException"
+    );
+    // … but DescribeKey / RetireGrant grants may carry one (it does not apply to them).
+    create(&ecc, GrantOperation::DescribeKey, true).await.unwrap();
+    let mut big = GrantConstraints::builder();
+    for i in 0..9 {
+        big = big.encryption_context_equals(format!("k{i}"), "v");
+    }
+    assert_eq!(
+        code(
+            kms.create_grant()
+                .key_id(&sym)
+                .grantee_principal(ALICE)
+                .operations(GrantOperation::Decrypt)
+                .constraints(big.build())
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
+    assert_eq!(
+        code(
+            kms.create_grant()
+                .key_id(&sym)
+                .operations(GrantOperation::Decrypt)
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
+}
+
+#[tokio::test]
 async fn rotate_on_demand_keeps_old_ciphertexts_decryptable() {
     let (_server, kms) = setup().await;
     let key = symmetric_key(&kms).await;

@@ -18,6 +18,7 @@ use super::common::dry_run;
 use super::errors::KmsError;
 use super::state::{self, key_arn, paging, Accept, Scope};
 use super::{epoch_secs, request, response, Kms};
+use crate::crypto::KeySpec;
 
 /// `GrantConstraints`, as stored and as returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +91,31 @@ impl Grants {
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
+}
+
+/// Grant operations every key accepts (they take no encryption context, so constraints do not apply).
+const MANAGEMENT: [&str; 3] = ["CreateGrant", "DescribeKey", "RetireGrant"];
+
+/// The grant operations a key of this kind supports, as AWS checks them at CreateGrant.
+fn allowed_operations(symmetric: bool, usage: &str) -> Vec<&'static str> {
+    let specific: &[&str] = match (usage, symmetric) {
+        ("ENCRYPT_DECRYPT", true) => &[
+            "Decrypt",
+            "Encrypt",
+            "GenerateDataKey",
+            "GenerateDataKeyWithoutPlaintext",
+            "GenerateDataKeyPair",
+            "GenerateDataKeyPairWithoutPlaintext",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+        ],
+        ("ENCRYPT_DECRYPT", false) => &["Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"],
+        ("SIGN_VERIFY", _) => &["Sign", "Verify", "GetPublicKey"],
+        ("GENERATE_VERIFY_MAC", _) => &["GenerateMac", "VerifyMac"],
+        ("KEY_AGREEMENT", _) => &["DeriveSharedSecret", "GetPublicKey"],
+        _ => &[],
+    };
+    MANAGEMENT.iter().chain(specific).copied().collect()
 }
 
 const TOKEN_PREFIX: &str = "trent-grant-v1";
@@ -183,12 +209,17 @@ pub fn create_grant(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
         ));
     }
     if let Some(c) = &req.constraints {
-        if c.encryption_context_equals.is_some() && c.encryption_context_subset.is_some() {
-            return Err(KmsError::Validation(
-                "You cannot specify both EncryptionContextEquals and EncryptionContextSubset in the same grant \
-                 constraint."
-                    .into(),
-            ));
+        for context in [&c.encryption_context_equals, &c.encryption_context_subset]
+            .into_iter()
+            .flatten()
+        {
+            if context.len() > 8 || context.values().any(|v| v.chars().count() > 384) {
+                return Err(KmsError::Validation(
+                    "Each grant constraint can include up to 8 encryption context pairs, and each value at most \
+                     384 characters."
+                        .into(),
+                ));
+            }
         }
     }
     let mut operations = req.operations.clone();
@@ -207,6 +238,23 @@ pub fn create_grant(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
     })?;
     // CreateGrant works on Enabled and Disabled keys; a key pending deletion refuses it.
     key.require_not_pending_deletion()?;
+    let symmetric = key.key_spec == KeySpec::SymmetricDefault;
+    let allowed = allowed_operations(symmetric, &key.key_usage);
+    if let Some(bad) = operations.iter().find(|op| !allowed.contains(&op.as_str())) {
+        return Err(KmsError::Validation(format!(
+            "Grant operation {bad} is not valid for {}: its key spec is {} and its key usage is {}.",
+            key.arn(),
+            key.key_spec.as_str(),
+            key.key_usage
+        )));
+    }
+    if constraints.is_some() && !symmetric && operations.iter().any(|op| !MANAGEMENT.contains(&op.as_str())) {
+        return Err(KmsError::Validation(format!(
+            "Encryption context grant constraints are not supported for cryptographic operations with {}: \
+             operations with asymmetric and HMAC KMS keys do not take an encryption context.",
+            key.arn()
+        )));
+    }
     dry_run(req.dry_run)?;
     // Idempotent by name: the same name and parameters return the existing grant.
     if let Some(name) = &req.name {
