@@ -222,9 +222,19 @@ pub fn create_grant(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
             }
         }
     }
-    let mut operations = req.operations.clone();
-    operations.sort();
-    operations.dedup();
+    // Listed back in the caller's order (duplicates dropped); compared as a set for idempotency.
+    let mut operations: Vec<String> = Vec::with_capacity(req.operations.len());
+    for op in &req.operations {
+        if !operations.contains(op) {
+            operations.push(op.clone());
+        }
+    }
+    let sorted = |ops: &[String]| {
+        let mut v = ops.to_vec();
+        v.sort();
+        v
+    };
+    let wanted_ops = sorted(&operations);
     let constraints = req.constraints.clone().filter(|c| *c != GrantConstraints::default());
     let now = kms.now_ms();
     let mut store = kms.lock();
@@ -264,7 +274,7 @@ pub fn create_grant(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
                 && g.grantee_service_principal == req.grantee_service_principal
                 && g.retiring_principal == req.retiring_principal
                 && g.retiring_service_principal == req.retiring_service_principal
-                && g.operations == operations
+                && sorted(&g.operations) == wanted_ops
                 && g.constraints == constraints
         });
         if let Some((_, g)) = same {
