@@ -248,3 +248,96 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
         next_marker,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::super::Kms;
+    use crate::aws::model::{self, Shape};
+    use crate::aws::{AwsJsonService, RequestContext};
+    use crate::clock::Clock;
+
+    /// Fails if `value` has a member (or enum value) its model shape does not declare, recursively.
+    fn check(model: &model::Model, shape: &str, value: &Value, path: &str) {
+        match (model.shapes.get(shape), value) {
+            (Some(Shape::Structure { members, .. }), Value::Object(obj)) => {
+                for (name, child) in obj {
+                    let member = members.iter().find(|m| &m.name == name);
+                    let member = member.unwrap_or_else(|| panic!("{path}.{name} is not a member of {shape}"));
+                    check(model, &member.shape, child, &format!("{path}.{name}"));
+                }
+            }
+            (Some(Shape::List { member, .. }), Value::Array(items)) => {
+                for item in items {
+                    check(model, member, item, &format!("{path}[]"));
+                }
+            }
+            (
+                Some(Shape::String {
+                    values: Some(values), ..
+                }),
+                Value::String(s),
+            ) => {
+                assert!(values.contains(s), "{path} = {s} is not in the enum {shape}");
+            }
+            _ => {}
+        }
+    }
+
+    async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
+        let model = model::kms();
+        model.validate_input(operation, &input).expect("valid input");
+        let output = kms
+            .call(RequestContext::default(), operation, input)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"));
+        if let Some(shape) = model.operations.get(operation).and_then(|o| o.output.clone()) {
+            check(model, &shape, &output, operation);
+        }
+        output
+    }
+
+    #[tokio::test]
+    async fn grant_and_rotation_outputs_are_members_of_the_model() {
+        let clock = Clock::new();
+        let kms = Kms::new(clock.clone());
+        let key = call(&kms, "CreateKey", json!({})).await;
+        let key = key["KeyMetadata"]["KeyId"].as_str().unwrap_or_default().to_string();
+        let grant = call(
+            &kms,
+            "CreateGrant",
+            json!({
+                "KeyId": key, "GranteePrincipal": "arn:aws:iam::000000000000:role/a",
+                "RetiringPrincipal": "arn:aws:iam::000000000000:role/r", "Name": "n",
+                "Operations": ["Encrypt", "Decrypt"],
+                "Constraints": {"EncryptionContextSubset": {"a": "b"}}
+            }),
+        )
+        .await;
+        call(&kms, "ListGrants", json!({"KeyId": key, "Limit": 1})).await;
+        let listed = call(
+            &kms,
+            "ListRetirableGrants",
+            json!({"RetiringPrincipal": "arn:aws:iam::000000000000:role/r"}),
+        )
+        .await;
+        assert_eq!(listed["Grants"][0]["Constraints"]["EncryptionContextSubset"]["a"], "b");
+        call(&kms, "RotateKeyOnDemand", json!({"KeyId": key})).await;
+        call(
+            &kms,
+            "EnableKeyRotation",
+            json!({"KeyId": key, "RotationPeriodInDays": 90}),
+        )
+        .await;
+        clock.advance_ms(91 * 86_400_000);
+        let all = call(
+            &kms,
+            "ListKeyRotations",
+            json!({"KeyId": key, "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 2}),
+        )
+        .await;
+        assert_eq!(all["Truncated"], true);
+        call(&kms, "RetireGrant", json!({"GrantToken": grant["GrantToken"]})).await;
+    }
+}
