@@ -27,7 +27,7 @@ import {
   GetKeyRotationStatusCommand,
   TagResourceCommand,
   ListResourceTagsCommand,
-  CreateGrantCommand,
+  CreateCustomKeyStoreCommand,
   paginateListKeys,
 } from "@aws-sdk/client-kms";
 import { KMS_ENDPOINT, unique, rejection } from "../lib/env.mjs";
@@ -180,8 +180,16 @@ test("errors: not found, validation, other region, unsupported", async () => {
   const elsewhere = await rejection(client("eu-west-1").send(new DescribeKeyCommand({ KeyId })));
   assert.equal(elsewhere.name, "NotFoundException");
 
-  const grant = await rejection(
-    kms.send(new CreateGrantCommand({ KeyId, GranteePrincipal: "arn:aws:iam::000000000000:root", Operations: ["Decrypt"] })),
+  const unsupported = await rejection(
+    kms.send(
+      new CreateCustomKeyStoreCommand({
+        CustomKeyStoreName: unique("store"),
+        CloudHsmClusterId: "cluster-234567abcde",
+        TrustAnchorCertificate: "cert",
+        KeyStorePassword: "password",
+      }),
+    ),
   );
-  assert.equal(grant.name, "UnsupportedOperationException");
+  assert.equal(unsupported.name, "UnsupportedOperationException");
+  assert.match(unsupported.message, /CreateCustomKeyStore/);
 });
