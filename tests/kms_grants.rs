@@ -95,7 +95,7 @@ async fn create_grant_then_list_it_with_every_field() {
 
 #[tokio::test]
 async fn create_grant_is_idempotent_by_name_and_parameters() {
-    let (_server, kms) = setup().await;
+    let (server, kms) = setup().await;
     let key = symmetric_key(&kms).await;
     let create = |ops: Vec<GrantOperation>, name: Option<&str>| {
         let mut b = kms
@@ -126,6 +126,13 @@ async fn create_grant_is_idempotent_by_name_and_parameters() {
     assert_ne!(d.grant_id, e.grant_id);
     let list = kms.list_grants().key_id(&key).send().await.unwrap();
     assert_eq!(list.grants.unwrap().len(), 4);
+    let health: serde_json::Value = reqwest::get(format!("{}/_parlel/health", server.kms_endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["grants"], 4);
 }
 
 #[tokio::test]

@@ -186,6 +186,7 @@ impl Control for Kms {
             "service": "kms",
             "keys": store.key_count(),
             "aliases": store.alias_count(),
+            "grants": store.regions.values().map(|r| r.grants.len()).sum::<usize>(),
         })
     }
 
