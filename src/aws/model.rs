@@ -325,6 +325,43 @@ impl Model {
     }
 }
 
+impl Model {
+    /// Checks that `output` has only members (and enum values) that the output shape of `operation` declares,
+    /// recursively: the guard that keeps hand-written responses true to the model.
+    pub fn check_output(&self, operation: &str, output: &Value) -> Result<(), String> {
+        match self.operations.get(operation).and_then(|o| o.output.as_deref()) {
+            Some(shape) => self.check_declared(shape, output, operation),
+            None => Ok(()),
+        }
+    }
+
+    fn check_declared(&self, shape: &str, value: &Value, path: &str) -> Result<(), String> {
+        match (self.shapes.get(shape), value) {
+            (Some(Shape::Structure { members, .. }), Value::Object(obj)) => {
+                for (name, child) in obj {
+                    let member = members
+                        .iter()
+                        .find(|m| &m.name == name)
+                        .ok_or_else(|| format!("{path}.{name} is not a member of {shape}"))?;
+                    self.check_declared(&member.shape, child, &format!("{path}.{name}"))?;
+                }
+                Ok(())
+            }
+            (Some(Shape::Structure { .. }), other) => Err(format!("{path} should be a structure, is {other}")),
+            (Some(Shape::List { member, .. }), Value::Array(items)) => items
+                .iter()
+                .try_for_each(|item| self.check_declared(member, item, &format!("{path}[]"))),
+            (
+                Some(Shape::String {
+                    values: Some(values), ..
+                }),
+                Value::String(s),
+            ) if !values.contains(s) => Err(format!("{path} = {s} is not in the enum {shape}")),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn length_errors(len: i64, min: Option<i64>, max: Option<i64>, mut push: impl FnMut(&str)) {
     if let Some(min) = min.filter(|m| len < *m) {
         push(&format!("have length greater than or equal to {min}"));
@@ -430,6 +467,28 @@ mod tests {
         assert!(err.message.contains(
             "Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"
         ));
+    }
+
+    #[test]
+    fn outputs_with_undeclared_members_or_enum_values_are_caught() {
+        let m = kms();
+        assert!(m
+            .check_output(
+                "DescribeKey",
+                &json!({"KeyMetadata": {"KeyId": "k", "KeyState": "Enabled"}})
+            )
+            .is_ok());
+        let err = m
+            .check_output("DescribeKey", &json!({"KeyMetadata": {"Bogus": 1}}))
+            .unwrap_err();
+        assert_eq!(err, "DescribeKey.KeyMetadata.Bogus is not a member of KeyMetadata");
+        let err = m
+            .check_output("DescribeKey", &json!({"KeyMetadata": {"KeyState": "Sleeping"}}))
+            .unwrap_err();
+        assert!(err.contains("Sleeping is not in the enum"), "{err}");
+        assert!(m
+            .check_output("ListKeys", &json!({"Keys": [{"KeyId": "k", "Nope": true}]}))
+            .is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{dry_run, incompatible_algorithm, no_recipient};
-use super::encrypt::{open_blob, seal_with, Context, Use};
+use super::encrypt::{open_blob, seal_with, Context, ReEncryptRequest, ReEncryptResponse, Use};
 use super::errors::KmsError;
 use super::state::{self, Accept, Scope};
 use super::{b64, request, response, Kms};
@@ -217,31 +217,6 @@ pub(crate) fn decrypt(kms: &Kms, scope: &Scope, input: &Value) -> Result<Option<
         encryption_algorithm: algorithm,
     })
     .map(Some)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ReEncryptRequest {
-    #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    source_key_id: Option<String>,
-    source_encryption_context: Option<Context>,
-    source_encryption_algorithm: Option<String>,
-    destination_key_id: String,
-    destination_encryption_context: Option<Context>,
-    destination_encryption_algorithm: Option<String>,
-    dry_run: Option<bool>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ReEncryptResponse {
-    #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    source_key_id: String,
-    key_id: String,
-    source_encryption_algorithm: &'static str,
-    destination_encryption_algorithm: &'static str,
 }
 
 /// ReEncrypt where the source (SourceKeyId) or the destination key is asymmetric; `None` when both are

@@ -299,29 +299,31 @@ pub fn generate_data_key_without_plaintext(kms: &Kms, scope: &Scope, input: Valu
     data_key(kms, scope, input, "GenerateDataKeyWithoutPlaintext", false)
 }
 
+/// ReEncrypt's request, shared by the symmetric path here and the RSA path in `asymmetric.rs`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ReEncryptRequest {
+pub(super) struct ReEncryptRequest {
     #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    source_key_id: Option<String>,
-    source_encryption_context: Option<Context>,
-    source_encryption_algorithm: Option<String>,
-    destination_key_id: String,
-    destination_encryption_context: Option<Context>,
-    destination_encryption_algorithm: Option<String>,
-    dry_run: Option<bool>,
+    pub ciphertext_blob: Vec<u8>,
+    pub source_key_id: Option<String>,
+    pub source_encryption_context: Option<Context>,
+    pub source_encryption_algorithm: Option<String>,
+    pub destination_key_id: String,
+    pub destination_encryption_context: Option<Context>,
+    pub destination_encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
+/// ReEncrypt's response, shared like [`ReEncryptRequest`].
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ReEncryptResponse {
+pub(super) struct ReEncryptResponse {
     #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    source_key_id: String,
-    key_id: String,
-    source_encryption_algorithm: &'static str,
-    destination_encryption_algorithm: &'static str,
+    pub ciphertext_blob: Vec<u8>,
+    pub source_key_id: String,
+    pub key_id: String,
+    pub source_encryption_algorithm: &'static str,
+    pub destination_encryption_algorithm: &'static str,
 }
 
 pub fn re_encrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {

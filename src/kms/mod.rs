@@ -227,50 +227,19 @@ impl Control for Kms {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::aws::model::Shape;
 
-    /// Fails if `value` has a member its model shape does not declare (recursively).
-    fn check_members(model: &model::Model, shape: &str, value: &Value, path: &str) {
-        match (model.shapes.get(shape), value) {
-            (Some(Shape::Structure { members, .. }), Value::Object(obj)) => {
-                for (name, child) in obj {
-                    let member = members
-                        .iter()
-                        .find(|m| &m.name == name)
-                        .unwrap_or_else(|| panic!("{path}.{name} is not a member of {shape}"));
-                    check_members(model, &member.shape, child, &format!("{path}.{name}"));
-                }
-            }
-            (Some(Shape::List { member, .. }), Value::Array(items)) => {
-                for item in items {
-                    check_members(model, member, item, &format!("{path}[]"));
-                }
-            }
-            (
-                Some(Shape::String {
-                    values: Some(values), ..
-                }),
-                Value::String(s),
-            ) => {
-                assert!(values.contains(s), "{path} = {s} is not in the enum {shape}");
-            }
-            (Some(Shape::Structure { .. }), other) => panic!("{path} should be a structure, is {other}"),
-            _ => {}
-        }
-    }
-
-    async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
+    /// Runs `operation` in-process on validated input and fails if the output has a member or enum value the
+    /// model does not declare.
+    pub(crate) async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
         let model = model::kms();
         model.validate_input(operation, &input).expect("valid input");
         let output = kms
             .call(RequestContext::default(), operation, input)
             .await
             .unwrap_or_else(|e| panic!("{operation}: {e}"));
-        if let Some(shape) = model.operations.get(operation).and_then(|o| o.output.clone()) {
-            check_members(model, &shape, &output, operation);
-        }
+        model.check_output(operation, &output).unwrap_or_else(|e| panic!("{e}"));
         output
     }
 

@@ -251,52 +251,11 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{json, Value};
+    use serde_json::json;
 
+    use super::super::tests::call;
     use super::super::Kms;
-    use crate::aws::model::{self, Shape};
-    use crate::aws::{AwsJsonService, RequestContext};
     use crate::clock::Clock;
-
-    /// Fails if `value` has a member (or enum value) its model shape does not declare, recursively.
-    fn check(model: &model::Model, shape: &str, value: &Value, path: &str) {
-        match (model.shapes.get(shape), value) {
-            (Some(Shape::Structure { members, .. }), Value::Object(obj)) => {
-                for (name, child) in obj {
-                    let member = members.iter().find(|m| &m.name == name);
-                    let member = member.unwrap_or_else(|| panic!("{path}.{name} is not a member of {shape}"));
-                    check(model, &member.shape, child, &format!("{path}.{name}"));
-                }
-            }
-            (Some(Shape::List { member, .. }), Value::Array(items)) => {
-                for item in items {
-                    check(model, member, item, &format!("{path}[]"));
-                }
-            }
-            (
-                Some(Shape::String {
-                    values: Some(values), ..
-                }),
-                Value::String(s),
-            ) => {
-                assert!(values.contains(s), "{path} = {s} is not in the enum {shape}");
-            }
-            _ => {}
-        }
-    }
-
-    async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
-        let model = model::kms();
-        model.validate_input(operation, &input).expect("valid input");
-        let output = kms
-            .call(RequestContext::default(), operation, input)
-            .await
-            .unwrap_or_else(|e| panic!("{operation}: {e}"));
-        if let Some(shape) = model.operations.get(operation).and_then(|o| o.output.clone()) {
-            check(model, &shape, &output, operation);
-        }
-        output
-    }
 
     #[tokio::test]
     async fn grant_and_rotation_outputs_are_members_of_the_model() {
