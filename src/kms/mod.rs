@@ -1,9 +1,11 @@
 //! The AWS KMS service (`TrentService`): state and one handler per operation, behind the AWS JSON 1.1 layer.
 //!
 //! [`Kms::call`] is the single dispatch table: wire operation name → handler. Handlers live one file per
-//! operation group: [`keys`] (key lifecycle), [`encrypt`] (symmetric cryptography and data keys), [`sign`]
-//! (asymmetric signatures and public keys), [`aliases`], [`rotation`], [`tags`]. Shared records and lookups
-//! are in [`state`], the error type in [`errors`].
+//! operation group: [`keys`] (key lifecycle), [`encrypt`] (symmetric cryptography and data keys, with the RSA
+//! branch in [`asymmetric`]), [`sign`] (signatures and public keys), [`mac`], [`agreement`] (ECDH),
+//! [`data_key_pair`], [`aliases`], [`tags`], [`policies`], [`grants`], [`rotation`] (automatic rotation settings)
+//! and [`rotations`] (on-demand rotation and the rotation log). Shared records and lookups are in [`state`], the
+//! error type in [`errors`].
 
 pub mod agreement;
 pub mod aliases;
