@@ -348,8 +348,6 @@ def test_sign_with_a_symmetric_key_is_invalid_key_usage(kms, key_id):
     assert code_of(e) == "InvalidKeyUsageException"
 
 
-@pytest.mark.xfail(raises=ClientError, strict=False,
-                   reason="trent answers UnsupportedOperationException for RSA ENCRYPT_DECRYPT keys (not built yet)")
 def test_rsa_encryption_key_decrypts_what_the_public_key_encrypted(kms):
     meta = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
     assert "RSAES_OAEP_SHA_256" in meta["EncryptionAlgorithms"]
