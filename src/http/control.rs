@@ -1,10 +1,23 @@
 //! The control API every service port answers, outside the cloud's own API:
 //! `GET /_parlel/health`, `POST /_parlel/reset`, `GET /_parlel/dump`, and `GET|POST /_parlel/clock`, which reads
 //! and moves the server's [`Clock`] (shared by every service, so moving it on one port moves it everywhere).
+//!
+//! `GET /_parlel/export` answers the service's whole state as one JSON document, and `POST /_parlel/import`
+//! replaces the state with such a document:
+//!
+//! ```json
+//! {"format": "trent-state", "version": 1, "service": "kms" | "keyvault", "state": { ... }}
+//! ```
+//!
+//! `state` is the service's store in its serde form: for KMS `{"regions": {"<account>/<region>": {keys, aliases,
+//! deletions, grants, rotations}}}` with every key's every material version (`{"spec", "bytes": <base64>}`), for
+//! Key Vault `{"vaults": {"<vault>": {secrets, deleted}}}` with every secret version. The document carries key
+//! material and secret values in the clear. An import is validated completely before it replaces anything; a
+//! bad document answers 400 `{"error": {"code": "BadRequest", "message": …}}` and changes nothing.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,15 +36,65 @@ pub trait Control: Send + Sync + 'static {
     fn dump(&self) -> Value;
     /// The server clock the service reads "now" from.
     fn clock(&self) -> &Clock;
+    /// The whole state as a `trent-state` document (see the module doc), key material and secret values included.
+    fn export(&self) -> Value;
+    /// Replaces the whole state with a `trent-state` document, atomically: the document is parsed and validated
+    /// completely first, and on any error nothing changes. The error says what is wrong.
+    fn import(&self, document: Value) -> Result<(), String>;
 }
 
-/// Routes `/_parlel/{health,reset,dump}` to `service`.
+/// The `format` member of every state document.
+pub const STATE_FORMAT: &str = "trent-state";
+/// The only `version` of the state document this build reads and writes.
+pub const STATE_VERSION: u64 = 1;
+/// Largest body `POST /_parlel/import` reads.
+pub const IMPORT_BODY_LIMIT: usize = 64 << 20;
+
+/// Wraps a service's serialised state in the document envelope.
+pub fn state_document(service: &str, state: Value) -> Value {
+    serde_json::json!({
+        "format": STATE_FORMAT,
+        "version": STATE_VERSION,
+        "service": service,
+        "state": state,
+    })
+}
+
+/// Checks the envelope of a state document meant for `service` and returns its `state` member.
+pub fn state_of_document(service: &str, document: Value) -> Result<Value, String> {
+    let Value::Object(mut obj) = document else {
+        return Err("the state document must be a JSON object".to_string());
+    };
+    match obj.get("format") {
+        Some(Value::String(f)) if f == STATE_FORMAT => {}
+        Some(other) => return Err(format!("\"format\" is {other}, expected \"{STATE_FORMAT}\"")),
+        None => return Err(format!("\"format\" is missing, expected \"{STATE_FORMAT}\"")),
+    }
+    match obj.get("version") {
+        Some(v) if v.as_u64() == Some(STATE_VERSION) => {}
+        Some(other) => return Err(format!("\"version\" is {other}, expected {STATE_VERSION}")),
+        None => return Err(format!("\"version\" is missing, expected {STATE_VERSION}")),
+    }
+    match obj.get("service") {
+        Some(Value::String(s)) if s == service => {}
+        Some(other) => return Err(format!("\"service\" is {other}, expected \"{service}\"")),
+        None => return Err(format!("\"service\" is missing, expected \"{service}\"")),
+    }
+    obj.remove("state").ok_or_else(|| "\"state\" is missing".to_string())
+}
+
+/// Routes `/_parlel/{health,reset,dump,clock,export,import}` to `service`.
 pub fn routes<S: Control>(service: Arc<S>) -> Router {
     Router::new()
         .route("/_parlel/health", get(health::<S>))
         .route("/_parlel/reset", post(reset::<S>))
         .route("/_parlel/dump", get(dump::<S>))
         .route("/_parlel/clock", get(clock_get::<S>).post(clock_set::<S>))
+        .route("/_parlel/export", get(export::<S>))
+        .route(
+            "/_parlel/import",
+            post(import::<S>).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
         .with_state(service)
 }
 
@@ -46,6 +109,25 @@ async fn reset<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
 
 async fn dump<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
     Json(s.dump())
+}
+
+async fn export<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
+    Json(s.export())
+}
+
+async fn import<S: Control>(State(s): State<Arc<S>>, body: axum::body::Bytes) -> Response {
+    let result = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| format!("the body is not JSON: {e}"))
+        .and_then(|document| s.import(document));
+    match result {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "imported": true })).into_response(),
+        Err(message) => bad_request(message),
+    }
+}
+
+fn bad_request(message: String) -> Response {
+    let body = serde_json::json!({ "error": { "code": "BadRequest", "message": message } });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 /// `{"now": <epoch seconds>, "nowMs": <epoch ms>, "offsetSeconds": <clock - system time>}`.
@@ -121,10 +203,7 @@ async fn clock_set<S: Control>(State(s): State<Arc<S>>, body: axum::body::Bytes)
         Ok(ClockChange::Advance(ms)) => clock.advance_ms(ms),
         Ok(ClockChange::Set(ms)) => clock.set_ms(ms),
         Ok(ClockChange::Reset) => clock.reset(),
-        Err(message) => {
-            let body = serde_json::json!({ "error": { "code": "BadRequest", "message": message } });
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
-        }
+        Err(message) => return bad_request(message),
     }
     Json(clock_state(clock)).into_response()
 }

@@ -263,6 +263,29 @@ impl Control for KeyVault {
         self.lock().clear();
     }
 
+    /// `{"vaults": {"<vault>": {"secrets": {<lower-cased name>: {name, versions}}, "deleted": {…}}}}`, every
+    /// secret with every version (values included).
+    fn export(&self) -> Value {
+        let vaults = self.lock();
+        let state = json!({ "vaults": serde_json::to_value(&*vaults).unwrap_or(Value::Null) });
+        crate::http::control::state_document("keyvault", state)
+    }
+
+    fn import(&self, document: Value) -> Result<(), String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct State {
+            vaults: BTreeMap<String, VaultState>,
+        }
+        let state = crate::http::control::state_of_document("keyvault", document)?;
+        let state: State = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
+        for (vault, v) in &state.vaults {
+            model::check_vault(v).map_err(|e| format!("vault \"{vault}\": {e}"))?;
+        }
+        *self.lock() = state.vaults;
+        Ok(())
+    }
+
     fn dump(&self) -> Value {
         let vaults = self.lock();
         let names = |v: &VaultState| -> (Vec<String>, Vec<String>) {

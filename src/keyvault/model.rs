@@ -65,6 +65,39 @@ pub struct VaultState {
     pub deleted: BTreeMap<String, DeletedRecord>,
 }
 
+/// Checks a vault read from an imported state document: entries keyed by their lower-cased name, every secret
+/// with at least one version and unique version ids, no name both live and deleted.
+pub fn check_vault(vault: &VaultState) -> Result<(), String> {
+    let check = |key: &str, secret: &SecretRecord| -> Result<(), String> {
+        if key != secret.name.to_lowercase() {
+            return Err(format!("entry \"{key}\" holds secret \"{}\"", secret.name));
+        }
+        if secret.versions.is_empty() {
+            return Err(format!("secret \"{}\" has no versions", secret.name));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &secret.versions {
+            if v.version.is_empty() || !seen.insert(v.version.to_lowercase()) {
+                return Err(format!(
+                    "secret \"{}\" has an empty or repeated version \"{}\"",
+                    secret.name, v.version
+                ));
+            }
+        }
+        Ok(())
+    };
+    for (key, secret) in &vault.secrets {
+        check(key, secret)?;
+    }
+    for (key, deleted) in &vault.deleted {
+        check(key, &deleted.secret)?;
+        if vault.secrets.contains_key(key) {
+            return Err(format!("secret \"{key}\" is both live and deleted"));
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Wire models (responses)
 

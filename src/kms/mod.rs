@@ -196,6 +196,30 @@ impl Control for Kms {
         *self.lock() = Store::default();
     }
 
+    /// `{"regions": {"<account>/<region>": {"keys", "aliases", "deletions", "grants", "rotations"}}}`, every
+    /// key with every material version; the deletion index is written as it follows from the keys.
+    fn export(&self) -> Value {
+        let store = self.lock();
+        let mut state = serde_json::to_value(&*store).unwrap_or(Value::Null);
+        if let Some(Value::Object(regions)) = state.get_mut("regions") {
+            for (scope, region) in regions.iter_mut() {
+                let index = store.regions.get(scope).map(|r| r.deletion_index()).unwrap_or_default();
+                if let Some(slot) = region.get_mut("deletions") {
+                    *slot = serde_json::to_value(index).unwrap_or(Value::Null);
+                }
+            }
+        }
+        crate::http::control::state_document("kms", state)
+    }
+
+    fn import(&self, document: Value) -> Result<(), String> {
+        let state = crate::http::control::state_of_document("kms", document)?;
+        let mut store: Store = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
+        store.check_and_rebuild()?;
+        *self.lock() = store;
+        Ok(())
+    }
+
     fn dump(&self) -> Value {
         let store = self.lock();
         let regions: serde_json::Map<String, Value> = store

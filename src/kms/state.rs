@@ -244,6 +244,121 @@ impl Store {
     pub fn alias_count(&self) -> usize {
         self.regions.values().map(|r| r.aliases.len()).sum()
     }
+
+    /// Checks a store read from an imported document and rebuilds its derived indexes (the deletion index and
+    /// every key's alias set), so the store is exactly as the handlers keep it. The error names what is wrong.
+    pub fn check_and_rebuild(&mut self) -> Result<(), String> {
+        for (scope_key, region) in &mut self.regions {
+            let (account, region_name) = scope_key
+                .split_once('/')
+                .filter(|(a, r)| !a.is_empty() && !r.is_empty() && !r.contains('/'))
+                .ok_or_else(|| format!("region key \"{scope_key}\" is not \"<account>/<region>\""))?;
+            region.check_and_rebuild(account, region_name)?;
+        }
+        Ok(())
+    }
+}
+
+impl RegionStore {
+    /// The deletion index as it follows from the keys: one entry per key pending deletion.
+    pub fn deletion_index(&self) -> BTreeSet<(i64, String)> {
+        self.keys
+            .values()
+            .filter(|k| k.state == KeyState::PendingDeletion)
+            .filter_map(|k| k.deletion_ms.map(|at| (at, k.key_id.clone())))
+            .collect()
+    }
+
+    fn check_and_rebuild(&mut self, account: &str, region: &str) -> Result<(), String> {
+        let at = |key_id: &str| key_arn(region, account, key_id);
+        for (id, key) in &mut self.keys {
+            if *id != key.key_id {
+                return Err(format!("key entry \"{id}\" holds key \"{}\"", key.key_id));
+            }
+            if !is_key_id(id) {
+                return Err(format!("key id \"{id}\" is not a key id (a UUID)"));
+            }
+            if key.account_id != account || key.region != region {
+                return Err(format!(
+                    "key {id} says it belongs to {}/{} but is stored under {account}/{region}",
+                    key.account_id, key.region
+                ));
+            }
+            if key.materials.is_empty() {
+                return Err(format!("{} has no key material", at(id)));
+            }
+            for (version, material) in key.materials.iter().enumerate() {
+                if material.spec() != key.key_spec {
+                    return Err(format!(
+                        "{} material version {version} is {}, the key is {}",
+                        at(id),
+                        material.spec(),
+                        key.key_spec
+                    ));
+                }
+                KeyMaterial::from_bytes(material.spec(), material.bytes())
+                    .map_err(|e| format!("{} material version {version} is invalid: {e}", at(id)))?;
+            }
+            if key.state == KeyState::PendingDeletion && key.deletion_ms.is_none() {
+                return Err(format!("{} is PendingDeletion without a deletion date", at(id)));
+            }
+            if let Some(rotation) = &key.rotation {
+                if rotation.period_days < 1 {
+                    return Err(format!(
+                        "{} has a rotation period of {} days",
+                        at(id),
+                        rotation.period_days
+                    ));
+                }
+            }
+            key.aliases.clear();
+        }
+        for (name, alias) in &self.aliases {
+            if *name != alias.name || !name.starts_with("alias/") {
+                return Err(format!("alias entry \"{name}\" holds alias \"{}\"", alias.name));
+            }
+            let target = self
+                .keys
+                .get_mut(&alias.target_key_id)
+                .ok_or_else(|| format!("alias {name} targets key {}, which does not exist", alias.target_key_id))?;
+            target.aliases.insert(name.clone());
+        }
+        for (slot, grant) in &self.grants.by_key {
+            if *slot != format!("{}/{}", grant.key_id, grant.grant_id) {
+                return Err(format!(
+                    "grant entry \"{slot}\" holds grant {}/{}",
+                    grant.key_id, grant.grant_id
+                ));
+            }
+            if !self.keys.contains_key(&grant.key_id) {
+                return Err(format!(
+                    "grant {} is of key {}, which does not exist",
+                    grant.grant_id, grant.key_id
+                ));
+            }
+        }
+        for (slot, entry) in &self.rotations.entries {
+            if *slot != format!("{}/{:010}", entry.key_id, entry.version) {
+                return Err(format!(
+                    "rotation entry \"{slot}\" holds {}/{}",
+                    entry.key_id, entry.version
+                ));
+            }
+            let versions = self
+                .keys
+                .get(&entry.key_id)
+                .map(|k| k.materials.len())
+                .ok_or_else(|| format!("rotation {slot} is of key {}, which does not exist", entry.key_id))?;
+            if entry.version >= versions {
+                return Err(format!(
+                    "rotation {slot} names material version {}, the key has {versions}",
+                    entry.version
+                ));
+            }
+        }
+        self.deletions = self.deletion_index();
+        Ok(())
+    }
 }
 
 pub fn key_arn(region: &str, account: &str, key_id: &str) -> String {
@@ -514,6 +629,55 @@ mod tests {
         assert_eq!(key.state, KeyState::PendingDeletion);
         // The deletion index survives too: sweeping after the date removes the key.
         assert!(back.region(&scope, 6).keys.is_empty());
+    }
+
+    #[test]
+    fn an_imported_store_gets_its_indexes_rebuilt_and_bad_ones_are_refused() {
+        let id = "11111111-2222-3333-4444-555555555555";
+        let key = KeyRecord {
+            key_id: id.into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            creation_ms: 1,
+            description: String::new(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_spec: KeySpec::SymmetricDefault,
+            state: KeyState::PendingDeletion,
+            deletion_ms: Some(50),
+            pending_window_days: Some(7),
+            policy: "{}".into(),
+            tags: BTreeMap::new(),
+            // Stale: the alias map below is what counts.
+            aliases: BTreeSet::from(["alias/stale".to_string()]),
+            rotation: None,
+            materials: vec![KeyMaterial::generate(KeySpec::SymmetricDefault).unwrap()],
+        };
+        let mut region = RegionStore::default();
+        region.keys.insert(id.into(), key);
+        region.aliases.insert(
+            "alias/a".into(),
+            AliasRecord {
+                name: "alias/a".into(),
+                target_key_id: id.into(),
+                creation_ms: 1,
+                last_updated_ms: 1,
+            },
+        );
+        region.deletions.insert((7, "gone".into()));
+        let mut store = Store::default();
+        store.regions.insert("000000000000/us-east-1".into(), region);
+        store.check_and_rebuild().unwrap();
+        let region = &store.regions["000000000000/us-east-1"];
+        assert_eq!(region.keys[id].aliases, BTreeSet::from(["alias/a".to_string()]));
+        assert_eq!(region.deletions, BTreeSet::from([(50, id.to_string())]));
+
+        // Stored under another scope than the key says.
+        let region = store.regions.remove("000000000000/us-east-1").unwrap();
+        store.regions.insert("000000000000/eu-west-1".into(), region);
+        assert!(store.check_and_rebuild().unwrap_err().contains("stored under"));
+        let region = store.regions.remove("000000000000/eu-west-1").unwrap();
+        store.regions.insert("no-slash".into(), region);
+        assert!(store.check_and_rebuild().unwrap_err().contains("no-slash"));
     }
 
     #[test]
