@@ -8,11 +8,14 @@
 //! the KeyId and the EncryptionAlgorithm; anyone holding the GetPublicKey SPKI can produce ciphertexts trent
 //! decrypts. Asymmetric keys take no encryption context.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{dry_run, incompatible_algorithm, no_recipient};
-use super::encrypt::{open_blob, seal_with, Context, ReEncryptRequest, ReEncryptResponse, Use};
+use super::encrypt::{
+    open_blob, seal_with, Context, DecryptResponse, EncryptRequest, EncryptResponse, ReEncryptRequest,
+    ReEncryptResponse, Use,
+};
 use super::errors::KmsError;
 use super::state::{self, Accept, Scope};
 use super::{b64, request, response, Kms};
@@ -127,26 +130,6 @@ fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct EncryptRequest {
-    key_id: String,
-    #[serde(with = "b64")]
-    plaintext: Vec<u8>,
-    encryption_context: Option<Context>,
-    encryption_algorithm: Option<String>,
-    dry_run: Option<bool>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EncryptResponse {
-    #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    key_id: String,
-    encryption_algorithm: &'static str,
-}
-
 /// Encrypt with an asymmetric key; `None` when the key is symmetric (or does not resolve).
 pub(crate) fn encrypt(kms: &Kms, scope: &Scope, input: &Value) -> Result<Option<Value>, KmsError> {
     let key_id = input.get("KeyId").and_then(Value::as_str);
@@ -182,15 +165,6 @@ struct DecryptRequest {
     encryption_algorithm: Option<String>,
     recipient: Option<Value>,
     dry_run: Option<bool>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DecryptResponse {
-    key_id: String,
-    #[serde(with = "b64")]
-    plaintext: Vec<u8>,
-    encryption_algorithm: &'static str,
 }
 
 /// Decrypt with an asymmetric key named by KeyId; `None` when KeyId is absent or names a symmetric key.

@@ -143,24 +143,26 @@ pub(super) fn open_blob(
     Ok((arn, plaintext))
 }
 
+/// Encrypt's request, shared by the symmetric path here and the RSA path in `asymmetric.rs`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct EncryptRequest {
-    key_id: String,
+pub(super) struct EncryptRequest {
+    pub key_id: String,
     #[serde(with = "b64")]
-    plaintext: Vec<u8>,
-    encryption_context: Option<Context>,
-    encryption_algorithm: Option<String>,
-    dry_run: Option<bool>,
+    pub plaintext: Vec<u8>,
+    pub encryption_context: Option<Context>,
+    pub encryption_algorithm: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
+/// Encrypt's response, shared like [`EncryptRequest`].
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct EncryptResponse {
+pub(super) struct EncryptResponse {
     #[serde(with = "b64")]
-    ciphertext_blob: Vec<u8>,
-    key_id: String,
-    encryption_algorithm: &'static str,
+    pub ciphertext_blob: Vec<u8>,
+    pub key_id: String,
+    pub encryption_algorithm: &'static str,
 }
 
 pub fn encrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
@@ -200,13 +202,14 @@ struct DecryptRequest {
     dry_run: Option<bool>,
 }
 
+/// Decrypt's response, shared by the symmetric and RSA paths.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct DecryptResponse {
-    key_id: String,
+pub(super) struct DecryptResponse {
+    pub key_id: String,
     #[serde(with = "b64")]
-    plaintext: Vec<u8>,
-    encryption_algorithm: &'static str,
+    pub plaintext: Vec<u8>,
+    pub encryption_algorithm: &'static str,
 }
 
 pub fn decrypt(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
