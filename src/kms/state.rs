@@ -15,20 +15,33 @@ use super::errors::KmsError;
 use crate::aws::RequestContext;
 use crate::crypto::{KeyMaterial, KeySpec};
 
-/// The lifecycle states trent models (AWS's `KeyState` values of customer keys with AWS_KMS origin).
+/// AWS's `KeyState` values: every state of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyState {
+    Creating,
     Enabled,
     Disabled,
     PendingDeletion,
+    /// Origin=EXTERNAL key without (or with expired) key material.
+    PendingImport,
+    /// A multi-Region primary key waiting for its replicas to be deleted.
+    PendingReplicaDeletion,
+    /// A key in a custom key store that is not connected.
+    Unavailable,
+    Updating,
 }
 
 impl KeyState {
     pub fn as_str(self) -> &'static str {
         match self {
+            KeyState::Creating => "Creating",
             KeyState::Enabled => "Enabled",
             KeyState::Disabled => "Disabled",
             KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
+            KeyState::Unavailable => "Unavailable",
+            KeyState::Updating => "Updating",
         }
     }
 }
@@ -90,6 +103,7 @@ impl KeyRecord {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", self.arn()))),
             KeyState::PendingDeletion => Err(self.pending_deletion()),
+            other => Err(self.invalid_state(other)),
         }
     }
 
@@ -99,6 +113,21 @@ impl KeyRecord {
             KeyState::PendingDeletion => Err(self.pending_deletion()),
             _ => Ok(()),
         }
+    }
+
+    /// KMSInvalidStateException for a key in `state` (AWS's wording: "<arn> is pending import.").
+    pub fn invalid_state(&self, state: KeyState) -> KmsError {
+        let words = match state {
+            KeyState::Creating => "being created",
+            KeyState::Enabled => "enabled",
+            KeyState::Disabled => "disabled",
+            KeyState::PendingDeletion => "pending deletion",
+            KeyState::PendingImport => "pending import",
+            KeyState::PendingReplicaDeletion => "pending replica deletion",
+            KeyState::Unavailable => "unavailable",
+            KeyState::Updating => "being updated",
+        };
+        KmsError::InvalidState(format!("{} is {words}.", self.arn()))
     }
 
     pub fn pending_deletion(&self) -> KmsError {
