@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod http;
 pub mod keyvault;
 pub mod kms;
+pub mod storage;
 
 use std::net::SocketAddr;
 

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::storage::Tracked;
+
 /// Recovery level every secret of a soft-delete vault reports.
 pub const RECOVERY_LEVEL: &str = "Recoverable+Purgeable";
 /// Soft-delete retention, in days.
@@ -61,8 +63,8 @@ pub struct DeletedRecord {
 /// One vault: live secrets and deleted secrets, keyed by lower-cased name (Key Vault names are case-insensitive).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VaultState {
-    pub secrets: BTreeMap<String, SecretRecord>,
-    pub deleted: BTreeMap<String, DeletedRecord>,
+    pub secrets: Tracked<SecretRecord>,
+    pub deleted: Tracked<DeletedRecord>,
 }
 
 /// Checks a vault read from an imported state document: entries keyed by their lower-cased name, every secret

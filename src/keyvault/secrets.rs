@@ -182,7 +182,7 @@ pub fn set_secret(call: &Call, name: &str) -> Answer {
         if let Some(d) = vault.deleted.get(&k) {
             return Err(KeyVaultError::deleted_but_recoverable(&d.secret.name));
         }
-        let record = vault.secrets.entry(k).or_insert_with(|| SecretRecord {
+        let record = vault.secrets.get_or_insert_with(&k, || SecretRecord {
             name: name.to_string(),
             versions: Vec::new(),
         });

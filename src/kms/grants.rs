@@ -19,6 +19,7 @@ use super::errors::KmsError;
 use super::state::{self, key_arn, paging, Accept, Scope};
 use super::{epoch_secs, request, response, Kms};
 use crate::crypto::KeySpec;
+use crate::storage::Tracked;
 
 /// `GrantConstraints`, as stored and as returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +53,7 @@ pub struct GrantRecord {
 /// Every grant of one region, keyed `<key id>/<grant id>`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Grants {
-    pub by_key: BTreeMap<String, GrantRecord>,
+    pub by_key: Tracked<GrantRecord>,
 }
 
 impl Grants {

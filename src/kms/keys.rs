@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::errors::KmsError;
-use super::state::{self, paging, Accept, KeyRecord, KeyState, Scope};
+use super::state::{self, paging, Accept, KeyRecord, KeyState, Origin, Scope};
 use super::tags::{validate_tags, Tag};
 use super::{epoch_secs, request, response, Kms};
 use crate::crypto::{KeyMaterial, KeySpec};
@@ -209,6 +209,10 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
         aliases: BTreeSet::new(),
         rotation: None,
         materials: vec![material],
+        origin: Origin::AwsKms,
+        multi_region: None,
+        custom_key_store_id: None,
+        import: None,
     };
     let metadata = KeyMetadata::of(&record);
     kms.lock().region(scope, now).keys.insert(key_id, record);
@@ -438,6 +442,10 @@ mod tests {
                         aliases: BTreeSet::new(),
                         rotation: None,
                         materials: vec![material.clone()],
+                        origin: Origin::AwsKms,
+                        multi_region: None,
+                        custom_key_store_id: None,
+                        import: None,
                     },
                 );
             }

@@ -15,6 +15,7 @@ pub mod data_key_pair;
 pub mod encrypt;
 pub mod errors;
 pub mod grants;
+pub mod import;
 pub mod keys;
 pub mod mac;
 pub mod policies;

@@ -3,7 +3,6 @@
 //!
 //! A rotation appends a material version to the key; earlier versions stay, so old ciphertexts keep decrypting.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use super::errors::KmsError;
 use super::state::{self, paging, Accept, KeyRecord, Scope};
 use super::{epoch_secs, request, response, Kms};
 use crate::crypto::{KeyMaterial, KeySpec};
+use crate::storage::Tracked;
 
 /// AWS allows this many on-demand rotations per key.
 pub const ON_DEMAND_LIMIT: usize = 25;
@@ -54,7 +54,7 @@ pub struct RotationEntry {
 /// contiguous range.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RotationLog {
-    pub entries: BTreeMap<String, RotationEntry>,
+    pub entries: Tracked<RotationEntry>,
 }
 
 impl RotationLog {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::KmsError;
 use crate::aws::RequestContext;
 use crate::crypto::{KeyMaterial, KeySpec};
+use crate::storage::Tracked;
 
 /// AWS's `KeyState` values: every state of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,51 @@ pub struct KeyRecord {
     /// Every material version; the index is the version, the last one is current. Never shrinks, so every
     /// ciphertext ever produced stays decryptable.
     pub materials: Vec<KeyMaterial>,
+    /// Where the key material comes from.
+    #[serde(default)]
+    pub origin: Origin,
+    /// Multi-Region keys: the primary's region and the replicas' (replication.rs). None for single-Region keys.
+    #[serde(default)]
+    pub multi_region: Option<MultiRegionInfo>,
+    /// The custom key store that holds the key (custom_key_stores.rs).
+    #[serde(default)]
+    pub custom_key_store_id: Option<String>,
+    /// Imported key material bookkeeping (import.rs); None unless Origin is EXTERNAL.
+    #[serde(default)]
+    pub import: Option<super::import::ImportInfo>,
+}
+
+/// AWS's `OriginType`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Origin {
+    #[default]
+    #[serde(rename = "AWS_KMS")]
+    AwsKms,
+    #[serde(rename = "EXTERNAL")]
+    External,
+    #[serde(rename = "AWS_CLOUDHSM")]
+    AwsCloudHsm,
+    #[serde(rename = "EXTERNAL_KEY_STORE")]
+    ExternalKeyStore,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::AwsKms => "AWS_KMS",
+            Origin::External => "EXTERNAL",
+            Origin::AwsCloudHsm => "AWS_CLOUDHSM",
+            Origin::ExternalKeyStore => "EXTERNAL_KEY_STORE",
+        }
+    }
+}
+
+/// The multi-Region side of a key: every related key (primary and replicas) has the same key id and material
+/// and lives in its own region's store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MultiRegionInfo {
+    pub primary_region: String,
+    pub replica_regions: BTreeSet<String>,
 }
 
 impl KeyRecord {
@@ -160,8 +206,8 @@ pub struct AliasRecord {
 /// Everything of one (account, region).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct RegionStore {
-    pub keys: BTreeMap<String, KeyRecord>,
-    pub aliases: BTreeMap<String, AliasRecord>,
+    pub keys: Tracked<KeyRecord>,
+    pub aliases: Tracked<AliasRecord>,
     /// (deletion time ms, key id) of every key pending deletion, so expired keys are found without a scan.
     pub deletions: BTreeSet<(i64, String)>,
     /// Grants of this region's keys (grants.rs).
@@ -300,7 +346,7 @@ impl RegionStore {
 
     fn check_and_rebuild(&mut self, account: &str, region: &str) -> Result<(), String> {
         let at = |key_id: &str| key_arn(region, account, key_id);
-        for (id, key) in &mut self.keys {
+        for (id, key) in self.keys.iter_mut() {
             if *id != key.key_id {
                 return Err(format!("key entry \"{id}\" holds key \"{}\"", key.key_id));
             }
@@ -645,6 +691,10 @@ mod tests {
                     next_rotation_ms: 9,
                 }),
                 materials: vec![KeyMaterial::generate(KeySpec::SymmetricDefault).unwrap()],
+                origin: Origin::AwsKms,
+                multi_region: None,
+                custom_key_store_id: None,
+                import: None,
             },
         );
         region.deletions.insert((5, "k".into()));
@@ -680,6 +730,10 @@ mod tests {
             aliases: BTreeSet::from(["alias/stale".to_string()]),
             rotation: None,
             materials: vec![KeyMaterial::generate(KeySpec::SymmetricDefault).unwrap()],
+            origin: Origin::AwsKms,
+            multi_region: None,
+            custom_key_store_id: None,
+            import: None,
         };
         let mut region = RegionStore::default();
         region.keys.insert(id.into(), key);
