@@ -25,6 +25,8 @@ pub struct Config {
     pub enable_kms: bool,
     /// Serve Azure Key Vault at all.
     pub enable_keyvault: bool,
+    /// A YAML or JSON file of KMS keys and Key Vault secrets applied at start (see [`crate::init`]).
+    pub init: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             tls_ca_out: Some(std::env::temp_dir().join("trent-ca.pem")),
             enable_kms: true,
             enable_keyvault: true,
+            init: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod init;
 pub mod keyvault;
 pub mod kms;
 pub mod storage;
@@ -45,6 +46,8 @@ pub struct Server {
 impl Server {
     /// Binds every enabled listener and starts serving. Returns once all ports are bound.
     pub async fn start(config: Config) -> std::io::Result<Server> {
+        // An init file is read and checked before anything is bound: a bad one fails the start, changing nothing.
+        let init = config.init.as_deref().map(init::InitFile::load).transpose()?;
         let clock = Clock::new();
         let (trigger, shutdown) = http::shutdown_pair();
         let mut server = Server {
@@ -58,8 +61,15 @@ impl Server {
             tasks: Vec::new(),
         };
 
-        if config.enable_kms {
-            let kms = kms::Kms::new(clock.clone());
+        // The services exist before any listener accepts, so their state is complete when the first request comes.
+        let kms_service = config.enable_kms.then(|| kms::Kms::new(clock.clone()));
+        let keyvault_service = config.enable_keyvault.then(|| keyvault::KeyVault::new(clock.clone()));
+        if let Some(init) = init {
+            let applied = init.apply(kms_service.as_deref(), keyvault_service.as_deref()).await?;
+            tracing::info!(?applied, "init file applied");
+        }
+
+        if let Some(kms) = kms_service {
             let router = Router::new()
                 .route("/", post(aws::handle::<kms::Kms>))
                 .with_state(kms.clone())
@@ -76,8 +86,7 @@ impl Server {
                 .push(tokio::spawn(http::serve_plain(listener, router, shutdown.clone())));
         }
 
-        if config.enable_keyvault {
-            let vault = keyvault::KeyVault::new(clock.clone());
+        if let Some(vault) = keyvault_service {
             let router = keyvault::app(vault);
             let router = http::with_common_layers(router, || {
                 (

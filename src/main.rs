@@ -47,6 +47,10 @@ struct Cli {
     #[arg(long, env = "TRENT_NO_KEYVAULT")]
     no_keyvault: bool,
 
+    /// YAML or JSON file of KMS keys and Key Vault secrets to create at start (idempotent; see the README).
+    #[arg(long, env = "TRENT_INIT", value_name = "FILE")]
+    init: Option<PathBuf>,
+
     /// Log filter (tracing EnvFilter syntax): error, warn, info, debug, trace, or e.g. `trent=debug`.
     #[arg(long, env = "TRENT_LOG", default_value = "info")]
     log: String,
@@ -71,6 +75,7 @@ async fn main() -> std::process::ExitCode {
         tls_ca_out: cli.tls_ca_out.or(trent::Config::default().tls_ca_out),
         enable_kms: !cli.no_kms,
         enable_keyvault: !cli.no_keyvault,
+        init: cli.init,
     };
     let started = std::time::Instant::now();
     let server = match trent::Server::start(config).await {
