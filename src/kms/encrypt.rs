@@ -136,7 +136,7 @@ pub(super) fn open_blob(
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         check_algorithm(key.key_spec, algorithm)?;
         let index = usize::try_from(header.material_version).map_err(|_| invalid())?;
-        let material: KeyMaterial = key.materials.get(index).cloned().ok_or_else(invalid)?;
+        let material: KeyMaterial = key.material_at(index).cloned().ok_or_else(invalid)?;
         (key.arn(), material)
     };
     let plaintext = envelope::open(&material, blob, context).map_err(|_| invalid())?;

@@ -22,6 +22,12 @@ pub enum KmsError {
     #[error("{0}")]
     InvalidMac(String),
     #[error("{0}")]
+    ExpiredImportToken(String),
+    #[error("{0}")]
+    InvalidImportToken(String),
+    #[error("{0}")]
+    IncorrectKeyMaterial(String),
+    #[error("{0}")]
     MalformedPolicyDocument(String),
     #[error("{0}")]
     Validation(String),
@@ -65,6 +71,9 @@ impl KmsError {
             KmsError::InvalidCiphertext(_) => "InvalidCiphertextException",
             KmsError::InvalidSignature(_) => "KMSInvalidSignatureException",
             KmsError::InvalidMac(_) => "KMSInvalidMacException",
+            KmsError::ExpiredImportToken(_) => "ExpiredImportTokenException",
+            KmsError::InvalidImportToken(_) => "InvalidImportTokenException",
+            KmsError::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
             KmsError::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             KmsError::Validation(_) => "ValidationException",
             KmsError::AlreadyExists(_) => "AlreadyExistsException",
@@ -113,6 +122,9 @@ mod tests {
             KmsError::InvalidCiphertext(String::new()),
             KmsError::InvalidSignature(String::new()),
             KmsError::InvalidMac(String::new()),
+            KmsError::ExpiredImportToken(String::new()),
+            KmsError::InvalidImportToken(String::new()),
+            KmsError::IncorrectKeyMaterial(String::new()),
             KmsError::MalformedPolicyDocument(String::new()),
             KmsError::AlreadyExists(String::new()),
             KmsError::InvalidAliasName(String::new()),

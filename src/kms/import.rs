@@ -1,7 +1,1044 @@
-//! Imported key material: GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial (Origin=EXTERNAL).
+//! Imported key material (Origin=EXTERNAL): GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial,
+//! and what trent keeps about imported material ([`ImportInfo`]).
+//!
+//! - A key created with `Origin=EXTERNAL` has no material and is `PendingImport`.
+//! - `GetParametersForImport` hands out a fresh RSA wrapping key and an import token. The token is sealed
+//!   (AES-256-GCM under a per-process secret) and carries everything needed to unwrap: the key ARN it is for,
+//!   the wrapping algorithm, the expiry (24 h on the server clock) and the wrapping private key — so nothing is
+//!   stored per request, and a token for another key, algorithm or server is refused.
+//! - `ImportKeyMaterial` unwraps (RSA-OAEP, or RSA-OAEP + AES Key Wrap with Padding for `RSA_AES_KEY_WRAP_*`),
+//!   checks the material fits the key spec and installs it. Each material gets a `KeyMaterialId`: SHA-256 over
+//!   the key id and the material, which doubles as the fingerprint that reimports are checked against — deleted
+//!   material itself is never kept.
+//! - Material versions are the indexes of [`KeyRecord::materials`], which the ciphertext envelope names. A
+//!   deleted or expired version is marked not imported here; for symmetric keys its slot holds an all-zero
+//!   placeholder (never used: every lookup checks [`ImportInfo::is_imported`]) so later versions keep their
+//!   index, other key specs have a single version and their slot is emptied. Expiry (`ValidTo`) is applied
+//!   lazily whenever the key is looked up ([`expire_due`], called from `state::resolve`).
+//! - Symmetric keys can take new material for on-demand rotation (`ImportType=NEW_KEY_MATERIAL`): it waits as
+//!   `PENDING_ROTATION` ([`ImportInfo::pending`]) until `RotateKeyOnDemand` makes it current ([`rotate_to_pending`]).
+//!
+//! The wrapping and unwrapping primitives are in the [`wrap`] submodule (RustCrypto `rsa`, `aes-gcm`, `aes-kw`).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::errors::KmsError;
+use super::rotations::RotationType;
+use super::state::{self, Accept, KeyRecord, KeyState, Origin, Scope};
+use super::{b64, epoch_secs, request, response, Kms};
+use crate::crypto::{KeyMaterial, KeySpec};
+
+const DAY_MS: i64 = 86_400_000;
+/// Import parameters are valid this long (AWS: 24 hours).
+const PARAMETERS_VALID_MS: i64 = DAY_MS;
+/// `ValidTo` may be at most this far ahead (AWS: 365 days).
+const MAX_VALID_TO_MS: i64 = 365 * DAY_MS;
+const EXPIRES: &str = "KEY_MATERIAL_EXPIRES";
+const DOES_NOT_EXPIRE: &str = "KEY_MATERIAL_DOES_NOT_EXPIRE";
+const NEW_KEY_MATERIAL: &str = "NEW_KEY_MATERIAL";
+const EXISTING_KEY_MATERIAL: &str = "EXISTING_KEY_MATERIAL";
 
 /// What trent keeps about an EXTERNAL key's imported material.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ImportInfo {}
+pub struct ImportInfo {
+    /// One entry per material version (the same index as [`KeyRecord::materials`]), in import order.
+    #[serde(default)]
+    pub versions: Vec<ImportedMaterial>,
+    /// Symmetric keys: new material imported for an on-demand rotation that has not happened yet.
+    #[serde(default)]
+    pub pending: Option<PendingMaterial>,
+}
+
+/// One imported material version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedMaterial {
+    /// 64 hex digits: SHA-256 of the key id and the material, so a reimport can be checked against it.
+    pub key_material_id: String,
+    /// False once the material was deleted (DeleteImportedKeyMaterial) or expired: `PENDING_IMPORT`.
+    pub imported: bool,
+    /// `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`, as of the last import.
+    pub expiration_model: String,
+    /// When the material expires (epoch ms on the server clock); only with `KEY_MATERIAL_EXPIRES`.
+    #[serde(default)]
+    pub valid_to_ms: Option<i64>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Material imported with `ImportType=NEW_KEY_MATERIAL` into a symmetric key that already has material:
+/// `PENDING_ROTATION` until RotateKeyOnDemand.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingMaterial {
+    pub material: KeyMaterial,
+    pub info: ImportedMaterial,
+}
+
+impl ImportInfo {
+    /// True when material `version` is present (imported and neither deleted nor expired).
+    pub fn is_imported(&self, version: usize) -> bool {
+        self.versions.get(version).is_some_and(|v| v.imported)
+    }
+
+    /// True when every material version is present (and there is at least one).
+    pub fn all_imported(&self) -> bool {
+        !self.versions.is_empty() && self.versions.iter().all(|v| v.imported)
+    }
+}
+
+/// The `KeyMaterialId` of `material` for key `key_id`: SHA-256 over both, in hex.
+pub fn material_id(key_id: &str, material: &[u8]) -> String {
+    let mut input = Vec::with_capacity(key_id.len() + 1 + material.len());
+    input.extend_from_slice(key_id.as_bytes());
+    input.push(0);
+    input.extend_from_slice(material);
+    let digest = crate::crypto::sha256(&input);
+    zeroize::Zeroize::zeroize(&mut input);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deletes material whose `ValidTo` has passed as of `now_ms` (the key goes to PendingImport unless it is
+/// pending deletion). Called whenever a key is looked up, like automatic rotation.
+pub fn expire_due(key: &mut KeyRecord, now_ms: i64) {
+    let Some(info) = key.import.as_mut() else { return };
+    let due = |m: &ImportedMaterial| m.imported && m.valid_to_ms.is_some_and(|at| at <= now_ms);
+    if info.pending.as_ref().is_some_and(|p| due(&p.info)) {
+        info.pending = None;
+    }
+    let expired: Vec<usize> = (0..info.versions.len()).filter(|&v| due(&info.versions[v])).collect();
+    for version in expired {
+        drop_material(key, version);
+    }
+}
+
+/// Removes material `version` from the key (see the module docs for why the slot stays for symmetric keys).
+fn drop_material(key: &mut KeyRecord, version: usize) {
+    if let Some(info) = key.import.as_mut() {
+        if let Some(entry) = info.versions.get_mut(version) {
+            entry.imported = false;
+        }
+    }
+    if key.key_spec == KeySpec::SymmetricDefault {
+        if let (Some(slot), Ok(placeholder)) = (
+            key.materials.get_mut(version),
+            KeyMaterial::from_bytes(KeySpec::SymmetricDefault, &[0u8; 32]),
+        ) {
+            *slot = placeholder;
+        }
+    } else {
+        key.materials.clear();
+    }
+    if key.state != KeyState::PendingDeletion {
+        key.state = KeyState::PendingImport;
+    }
+}
+
+/// What KeyMetadata shows about imported material: ExpirationModel, ValidTo, CurrentKeyMaterialId.
+pub struct MetadataFields {
+    pub expiration_model: Option<&'static str>,
+    pub valid_to: Option<f64>,
+    pub current_key_material_id: Option<String>,
+}
+
+/// The KeyMetadata fields of an EXTERNAL key (all None for other keys and before the first import).
+pub fn metadata_fields(key: &KeyRecord) -> MetadataFields {
+    let none = MetadataFields {
+        expiration_model: None,
+        valid_to: None,
+        current_key_material_id: None,
+    };
+    let Some(info) = key.import.as_ref().filter(|_| key.origin == Origin::External) else {
+        return none;
+    };
+    let Some(current) = info.versions.last() else {
+        return none;
+    };
+    // ValidTo: the earliest expiry of any imported material permanently associated with the key.
+    let valid_to_ms = info
+        .versions
+        .iter()
+        .filter(|v| v.imported)
+        .filter_map(|v| v.valid_to_ms)
+        .min();
+    MetadataFields {
+        expiration_model: Some(if valid_to_ms.is_some() || current.expiration_model == EXPIRES {
+            EXPIRES
+        } else {
+            DOES_NOT_EXPIRE
+        }),
+        valid_to: valid_to_ms.map(epoch_secs),
+        current_key_material_id: (key.key_spec == KeySpec::SymmetricDefault).then(|| current.key_material_id.clone()),
+    }
+}
+
+/// RotateKeyOnDemand of a symmetric EXTERNAL key: the material pending rotation becomes the current version.
+/// Returns the new version and its KeyMaterialId.
+pub fn rotate_to_pending(key: &mut KeyRecord) -> Result<(usize, String), KmsError> {
+    let arn = key.arn();
+    let pending = key
+        .import
+        .as_mut()
+        .and_then(|info| info.pending.take())
+        .ok_or_else(|| {
+            KmsError::InvalidState(format!(
+                "{arn} has no imported key material in PENDING_ROTATION state. Import new key material with \
+             ImportType NEW_KEY_MATERIAL before rotating on demand."
+            ))
+        })?;
+    let PendingMaterial { material, info } = pending;
+    let id = info.key_material_id.clone();
+    key.materials.push(material);
+    key.import.get_or_insert_with(ImportInfo::default).versions.push(info);
+    Ok((key.materials.len().saturating_sub(1), id))
+}
+
+/// The import fields of a ListKeyRotations entry (symmetric EXTERNAL keys only).
+pub struct RotationFields {
+    pub import_state: &'static str,
+    pub expiration_model: String,
+    pub valid_to: Option<f64>,
+    pub description: Option<String>,
+}
+
+fn rotation_fields_of(m: &ImportedMaterial) -> RotationFields {
+    RotationFields {
+        import_state: if m.imported { "IMPORTED" } else { "PENDING_IMPORT" },
+        expiration_model: m.expiration_model.clone(),
+        valid_to: m.valid_to_ms.map(epoch_secs),
+        description: m.description.clone(),
+    }
+}
+
+/// ListKeyRotations' import fields for material `version` of `key`.
+pub fn rotation_fields(key: &KeyRecord, version: usize) -> Option<RotationFields> {
+    if key.origin != Origin::External || key.key_spec != KeySpec::SymmetricDefault {
+        return None;
+    }
+    key.import.as_ref()?.versions.get(version).map(rotation_fields_of)
+}
+
+/// The material pending rotation of `key`, as (KeyMaterialId, import fields).
+pub fn pending_rotation(key: &KeyRecord) -> Option<(String, RotationFields)> {
+    let pending = key.import.as_ref()?.pending.as_ref()?;
+    Some((pending.info.key_material_id.clone(), rotation_fields_of(&pending.info)))
+}
+
+fn require_external(key: &KeyRecord, operation: &str) -> Result<(), KmsError> {
+    if key.origin != Origin::External {
+        return Err(KmsError::Unsupported(format!(
+            "{} origin is {} which is not valid for this operation. {operation} requires a KMS key with \
+             Origin EXTERNAL.",
+            key.arn(),
+            key.origin.as_str()
+        )));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GetParametersForImport
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetParametersForImportRequest {
+    key_id: String,
+    wrapping_algorithm: String,
+    wrapping_key_spec: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetParametersForImportResponse {
+    key_id: String,
+    #[serde(with = "b64")]
+    import_token: Vec<u8>,
+    #[serde(with = "b64")]
+    public_key: Vec<u8>,
+    parameters_valid_to: f64,
+}
+
+/// Checks a wrapping key spec and algorithm for material of `spec` in `region` the way AWS documents them;
+/// returns the RSA modulus size and the algorithm.
+fn check_wrapping(
+    spec: KeySpec,
+    wrapping_spec: &str,
+    algorithm: &str,
+    region: &str,
+) -> Result<(usize, wrap::Algorithm), KmsError> {
+    let china = region.starts_with("cn-");
+    if wrapping_spec == "SM2" || algorithm == "SM2PKE" {
+        if !china {
+            return Err(KmsError::Validation(format!(
+                "{} SM2 is not supported in the {region} region. SM2 is available only in China Regions.",
+                if wrapping_spec == "SM2" {
+                    "WrappingKeySpec"
+                } else {
+                    "WrappingAlgorithm"
+                }
+            )));
+        }
+        return Err(KmsError::unsupported("SM2 wrapping keys"));
+    }
+    let bits = match wrapping_spec {
+        "RSA_2048" => 2048,
+        "RSA_3072" => 3072,
+        "RSA_4096" => 4096,
+        other => return Err(KmsError::Validation(format!("Unknown WrappingKeySpec {other}"))),
+    };
+    let alg = match algorithm {
+        "RSAES_OAEP_SHA_1" => wrap::Algorithm::OaepSha1,
+        "RSAES_OAEP_SHA_256" => wrap::Algorithm::OaepSha256,
+        "RSA_AES_KEY_WRAP_SHA_1" => wrap::Algorithm::AesKwSha1,
+        "RSA_AES_KEY_WRAP_SHA_256" => wrap::Algorithm::AesKwSha256,
+        "RSAES_PKCS1_V1_5" => {
+            return Err(KmsError::Validation(
+                "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or \
+                 RSA_AES_KEY_WRAP_SHA_256."
+                    .into(),
+            ))
+        }
+        other => return Err(KmsError::Validation(format!("Unknown WrappingAlgorithm {other}"))),
+    };
+    if alg.is_hybrid() && china {
+        return Err(KmsError::Validation(format!(
+            "WrappingAlgorithm {algorithm} is not supported in the {region} region."
+        )));
+    }
+    if !alg.is_hybrid() && spec.is_rsa() {
+        return Err(KmsError::Validation(format!(
+            "WrappingAlgorithm {algorithm} cannot wrap {spec} key material. To import an RSA private key, use an \
+             RSA_AES_KEY_WRAP wrapping algorithm."
+        )));
+    }
+    if !alg.is_hybrid() && spec == KeySpec::EccNistP521 && bits == 2048 {
+        return Err(KmsError::Validation(format!(
+            "WrappingAlgorithm {algorithm} with WrappingKeySpec RSA_2048 cannot wrap ECC_NIST_P521 key material. \
+             Use a larger wrapping key or an RSA_AES_KEY_WRAP wrapping algorithm."
+        )));
+    }
+    Ok((bits, alg))
+}
+
+pub async fn get_parameters_for_import(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    let req: GetParametersForImportRequest = request(input)?;
+    let now = kms.now_ms();
+    let (arn, bits, alg) = {
+        let mut store = kms.lock();
+        let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        require_external(key, "GetParametersForImport")?;
+        key.require_not_pending_deletion()?;
+        let (bits, alg) = check_wrapping(
+            key.key_spec,
+            &req.wrapping_key_spec,
+            &req.wrapping_algorithm,
+            &scope.region,
+        )?;
+        (key.arn(), bits, alg)
+    };
+    // RSA generation is slow: never on the async workers, never under the lock.
+    let private = tokio::task::spawn_blocking(move || wrap::wrapping_key(bits))
+        .await
+        .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))??;
+    let valid_to_ms = now + PARAMETERS_VALID_MS;
+    let public_key = wrap::public_key_der(&private)?;
+    let import_token = wrap::seal_token(&wrap::Token {
+        key_arn: arn.clone(),
+        algorithm: alg,
+        valid_to_ms,
+        private_key: private,
+    })?;
+    response(&GetParametersForImportResponse {
+        key_id: arn,
+        import_token,
+        public_key,
+        parameters_valid_to: epoch_secs(valid_to_ms),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ImportKeyMaterial
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImportKeyMaterialRequest {
+    key_id: String,
+    #[serde(with = "b64")]
+    import_token: Vec<u8>,
+    #[serde(with = "b64")]
+    encrypted_key_material: Vec<u8>,
+    valid_to: Option<f64>,
+    expiration_model: Option<String>,
+    import_type: Option<String>,
+    key_material_description: Option<String>,
+    key_material_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImportKeyMaterialResponse {
+    key_id: String,
+    key_material_id: String,
+}
+
+/// ExpirationModel and ValidTo of an import request, checked: (model, valid-to ms).
+fn expiration(req: &ImportKeyMaterialRequest, now: i64) -> Result<(String, Option<i64>), KmsError> {
+    let model = req.expiration_model.as_deref().unwrap_or(EXPIRES);
+    match (model, req.valid_to) {
+        (EXPIRES, None) => Err(KmsError::Validation(
+            "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.".into(),
+        )),
+        (EXPIRES, Some(secs)) => {
+            let ms = (secs * 1000.0).round() as i64;
+            if ms <= now || ms > now + MAX_VALID_TO_MS {
+                return Err(KmsError::Validation(
+                    "ValidTo must be a future date and time no more than 365 days from now.".into(),
+                ));
+            }
+            Ok((EXPIRES.to_string(), Some(ms)))
+        }
+        (DOES_NOT_EXPIRE, None) => Ok((DOES_NOT_EXPIRE.to_string(), None)),
+        (DOES_NOT_EXPIRE, Some(_)) => Err(KmsError::Validation(
+            "ValidTo must not be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.".into(),
+        )),
+        (other, _) => Err(KmsError::Validation(format!("Unknown ExpirationModel {other}"))),
+    }
+}
+
+fn incorrect_material(arn: &str) -> KmsError {
+    KmsError::IncorrectKeyMaterial(format!(
+        "The key material in the request is not the same key material that was previously imported into {arn}."
+    ))
+}
+
+pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    let req: ImportKeyMaterialRequest = request(input)?;
+    let now = kms.now_ms();
+    let (arn, key_id, spec) = {
+        let mut store = kms.lock();
+        let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        require_external(key, "ImportKeyMaterial")?;
+        key.require_not_pending_deletion()?;
+        if key.key_spec != KeySpec::SymmetricDefault
+            && (req.import_type.is_some() || req.key_material_id.is_some() || req.key_material_description.is_some())
+        {
+            return Err(KmsError::Validation(format!(
+                "ImportType, KeyMaterialId and KeyMaterialDescription are only valid for symmetric encryption KMS \
+                 keys; {} is {}.",
+                key.arn(),
+                key.key_spec
+            )));
+        }
+        (key.arn(), key.key_id.clone(), key.key_spec)
+    };
+    let (expiration_model, valid_to_ms) = expiration(&req, now)?;
+    if req.import_type.as_deref() == Some(NEW_KEY_MATERIAL) && req.key_material_id.is_some() {
+        return Err(KmsError::Validation(
+            "You cannot specify a KeyMaterialId when ImportType is NEW_KEY_MATERIAL.".into(),
+        ));
+    }
+    let token = wrap::open_token(&req.import_token)?;
+    if token.key_arn != arn {
+        return Err(KmsError::InvalidImportToken(format!(
+            "The import token is not valid for {arn}. Use an import token from a GetParametersForImport request \
+             for this KMS key."
+        )));
+    }
+    if token.valid_to_ms <= now {
+        return Err(KmsError::ExpiredImportToken(
+            "The import token has expired. Use GetParametersForImport to get a new import token and public key.".into(),
+        ));
+    }
+    let wrapped = req.encrypted_key_material.clone();
+    let material = tokio::task::spawn_blocking(move || {
+        let plain = wrap::unwrap(&token.private_key, token.algorithm, &wrapped).ok_or_else(|| {
+            KmsError::InvalidCiphertext(
+                "The encrypted key material could not be decrypted with the wrapping key and algorithm of the \
+                 import token."
+                    .into(),
+            )
+        })?;
+        KeyMaterial::from_bytes(spec, &plain).map_err(|e| {
+            KmsError::IncorrectKeyMaterial(format!("The key material is not valid for a {spec} KMS key: {e}"))
+        })
+    })
+    .await
+    .map_err(|e| KmsError::Internal(format!("unwrapping failed: {e}")))??;
+    let id = material_id(&key_id, material.bytes());
+    let imported = ImportedMaterial {
+        key_material_id: id.clone(),
+        imported: true,
+        expiration_model,
+        valid_to_ms,
+        description: req.key_material_description.clone(),
+    };
+
+    let mut store = kms.lock();
+    let (key_scope, key_id) = state::resolve(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let region = store.region(&key_scope, now);
+    let key = region
+        .keys
+        .get_mut(&key_id)
+        .ok_or_else(|| KmsError::NotFound(format!("Key '{arn}' does not exist")))?;
+    key.require_not_pending_deletion()?;
+    let info = key.import.get_or_insert_with(ImportInfo::default);
+    let ever_imported = !info.versions.is_empty();
+    let import_type = req.import_type.as_deref().unwrap_or(if ever_imported {
+        EXISTING_KEY_MATERIAL
+    } else {
+        NEW_KEY_MATERIAL
+    });
+    let known_version = info.versions.iter().position(|v| v.key_material_id == id);
+    let is_pending = info.pending.as_ref().is_some_and(|p| p.info.key_material_id == id);
+    if let Some(requested) = &req.key_material_id {
+        if *requested != id {
+            return Err(incorrect_material(&arn));
+        }
+    }
+    match (import_type, known_version) {
+        (NEW_KEY_MATERIAL, _) if !ever_imported => {
+            key.materials = vec![material];
+            info.versions = vec![imported];
+            if key.key_spec == KeySpec::SymmetricDefault {
+                region
+                    .rotations
+                    .record_with_id(&key_id, 0, RotationType::Initial, now, id.clone());
+            }
+        }
+        (NEW_KEY_MATERIAL, Some(_)) => {
+            return Err(KmsError::IncorrectKeyMaterial(format!(
+                "The key material in the request is already associated with {arn}. To reimport it, use ImportType \
+                 EXISTING_KEY_MATERIAL."
+            )));
+        }
+        (NEW_KEY_MATERIAL, None) => {
+            if info.pending.is_some() && !is_pending {
+                return Err(KmsError::InvalidState(format!(
+                    "{arn} already has key material in PENDING_ROTATION state. Delete it with \
+                     DeleteImportedKeyMaterial before importing different new key material."
+                )));
+            }
+            info.pending = Some(PendingMaterial {
+                material,
+                info: imported,
+            });
+        }
+        (_, Some(version)) => {
+            let mut imported = imported;
+            if imported.description.is_none() {
+                imported.description = info.versions[version].description.clone();
+            }
+            info.versions[version] = imported;
+            if version < key.materials.len() {
+                key.materials[version] = material;
+            } else if version == key.materials.len() {
+                key.materials.push(material);
+            } else {
+                return Err(KmsError::Internal(format!("{arn} is missing material versions")));
+            }
+        }
+        (_, None) if is_pending => {
+            if let Some(pending) = info.pending.as_mut() {
+                let description = imported.description.clone().or(pending.info.description.take());
+                pending.info = ImportedMaterial {
+                    description,
+                    ..imported
+                };
+            }
+        }
+        (_, None) => return Err(incorrect_material(&arn)),
+    }
+    let complete = key.import.as_ref().is_some_and(ImportInfo::all_imported);
+    if key.state == KeyState::PendingImport && complete {
+        key.state = KeyState::Enabled;
+    }
+    drop(store);
+    response(&ImportKeyMaterialResponse {
+        key_id: arn,
+        key_material_id: id,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// DeleteImportedKeyMaterial
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteImportedKeyMaterialRequest {
+    key_id: String,
+    key_material_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteImportedKeyMaterialResponse {
+    key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_material_id: Option<String>,
+}
+
+pub fn delete_imported_key_material(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
+    let req: DeleteImportedKeyMaterialRequest = request(input)?;
+    let now = kms.now_ms();
+    let mut store = kms.lock();
+    let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    require_external(key, "DeleteImportedKeyMaterial")?;
+    let arn = key.arn();
+    let info = key.import.get_or_insert_with(ImportInfo::default);
+    // (version to delete, its id); the current material when no id is given (none if never imported).
+    let target = match &req.key_material_id {
+        None => info
+            .versions
+            .len()
+            .checked_sub(1)
+            .map(|version| (Some(version), info.versions[version].key_material_id.clone())),
+        Some(id) if info.pending.as_ref().is_some_and(|p| p.info.key_material_id == *id) => {
+            info.pending = None;
+            Some((None, id.clone()))
+        }
+        Some(id) => match info.versions.iter().position(|v| v.key_material_id == *id) {
+            Some(version) => Some((Some(version), id.clone())),
+            None => {
+                return Err(KmsError::NotFound(format!(
+                    "Key material with ID {id} is not associated with {arn}."
+                )))
+            }
+        },
+    };
+    if let Some((Some(version), _)) = &target {
+        drop_material(key, *version);
+    }
+    let deleted = target.map(|(_, id)| id);
+    drop(store);
+    response(&DeleteImportedKeyMaterialResponse {
+        key_id: arn,
+        key_material_id: deleted,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The primitives: wrapping keys, import tokens, unwrapping.
+
+pub mod wrap {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+    use rsa::traits::PublicKeyParts;
+    use rsa::{Oaep, RsaPrivateKey};
+    use zeroize::Zeroizing;
+
+    use super::*;
+
+    /// The wrapping algorithms trent unwraps.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Algorithm {
+        OaepSha1,
+        OaepSha256,
+        /// RSA-OAEP (SHA-1) of an ephemeral AES key, then AES Key Wrap with Padding (RFC 5649) of the material.
+        AesKwSha1,
+        /// As [`Algorithm::AesKwSha1`] with SHA-256 for OAEP and MGF1.
+        AesKwSha256,
+    }
+
+    impl Algorithm {
+        pub fn is_hybrid(self) -> bool {
+            matches!(self, Algorithm::AesKwSha1 | Algorithm::AesKwSha256)
+        }
+
+        fn oaep(self) -> Oaep {
+            match self {
+                Algorithm::OaepSha1 | Algorithm::AesKwSha1 => Oaep::new::<sha1::Sha1>(),
+                Algorithm::OaepSha256 | Algorithm::AesKwSha256 => Oaep::new::<sha2::Sha256>(),
+            }
+        }
+
+        fn code(self) -> u8 {
+            match self {
+                Algorithm::OaepSha1 => 1,
+                Algorithm::OaepSha256 => 2,
+                Algorithm::AesKwSha1 => 3,
+                Algorithm::AesKwSha256 => 4,
+            }
+        }
+
+        fn from_code(code: u8) -> Option<Algorithm> {
+            [
+                Algorithm::OaepSha1,
+                Algorithm::OaepSha256,
+                Algorithm::AesKwSha1,
+                Algorithm::AesKwSha256,
+            ]
+            .into_iter()
+            .find(|a| a.code() == code)
+        }
+    }
+
+    /// Unwraps `blob` (EncryptedKeyMaterial) with the wrapping private key; None if it does not unwrap.
+    pub fn unwrap(private: &RsaPrivateKey, algorithm: Algorithm, blob: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if !algorithm.is_hybrid() {
+            return private.decrypt(algorithm.oaep(), blob).ok().map(Zeroizing::new);
+        }
+        // The RSA-OAEP-wrapped AES key (one modulus-sized block) comes first, the wrapped material after it.
+        let (rsa_part, wrapped) = blob.split_at_checked(private.size())?;
+        if wrapped.is_empty() {
+            return None;
+        }
+        let aes_key = Zeroizing::new(private.decrypt(algorithm.oaep(), rsa_part).ok()?);
+        let plain = match aes_key.len() {
+            16 => aes_kw::KekAes128::try_from(aes_key.as_slice())
+                .ok()?
+                .unwrap_with_padding_vec(wrapped),
+            24 => aes_kw::KekAes192::try_from(aes_key.as_slice())
+                .ok()?
+                .unwrap_with_padding_vec(wrapped),
+            32 => aes_kw::KekAes256::try_from(aes_key.as_slice())
+                .ok()?
+                .unwrap_with_padding_vec(wrapped),
+            _ => return None,
+        };
+        plain.ok().map(Zeroizing::new)
+    }
+
+    /// Wrapping keys generated ahead of use, per modulus size (generation of RSA-4096 takes seconds).
+    struct Pool {
+        ready: HashMap<usize, Vec<RsaPrivateKey>>,
+        refilling: HashMap<usize, bool>,
+    }
+
+    fn pool() -> &'static Mutex<Pool> {
+        static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
+        POOL.get_or_init(|| {
+            Mutex::new(Pool {
+                ready: HashMap::new(),
+                refilling: HashMap::new(),
+            })
+        })
+    }
+
+    fn generate(bits: usize) -> Result<RsaPrivateKey, KmsError> {
+        RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
+            .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))
+    }
+
+    /// A fresh RSA wrapping key of `bits` (blocking): one generated ahead if there is one, and another is started
+    /// in the background for the next request. Each key is handed out once.
+    pub fn wrapping_key(bits: usize) -> Result<RsaPrivateKey, KmsError> {
+        let (ready, start_refill) = {
+            let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+            let ready = pool.ready.get_mut(&bits).and_then(Vec::pop);
+            let refilling = pool.refilling.entry(bits).or_insert(false);
+            let start = !*refilling;
+            *refilling = true;
+            (ready, start)
+        };
+        if start_refill {
+            let spawned = std::thread::Builder::new()
+                .name("trent-wrapping-keys".into())
+                .spawn(move || {
+                    let key = generate(bits).ok();
+                    let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(key) = key {
+                        pool.ready.entry(bits).or_default().push(key);
+                    }
+                    pool.refilling.insert(bits, false);
+                });
+            if spawned.is_err() {
+                let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+                pool.refilling.insert(bits, false);
+            }
+        }
+        match ready {
+            Some(key) => Ok(key),
+            None => generate(bits),
+        }
+    }
+
+    pub fn public_key_der(private: &RsaPrivateKey) -> Result<Vec<u8>, KmsError> {
+        private
+            .to_public_key()
+            .to_public_key_der()
+            .map(|der| der.as_bytes().to_vec())
+            .map_err(|e| KmsError::Internal(format!("cannot encode the wrapping public key: {e}")))
+    }
+
+    /// What an import token carries.
+    pub struct Token {
+        pub key_arn: String,
+        pub algorithm: Algorithm,
+        pub valid_to_ms: i64,
+        pub private_key: RsaPrivateKey,
+    }
+
+    const TOKEN_MAGIC: [u8; 4] = *b"TIT\x01";
+    const NONCE_LEN: usize = 12;
+
+    /// The per-process key that seals import tokens.
+    fn token_cipher() -> &'static Aes256Gcm {
+        static CIPHER: OnceLock<Aes256Gcm> = OnceLock::new();
+        CIPHER.get_or_init(|| {
+            let key = Zeroizing::new(crate::crypto::random_bytes(32));
+            Aes256Gcm::new_from_slice(&key).unwrap_or_else(|_| Aes256Gcm::new(&Default::default()))
+        })
+    }
+
+    /// `"TIT" 0x01 | nonce (12) | AES-256-GCM(valid-to ms: i64 | algorithm: u8 | ARN length: u16 | ARN |
+    /// PKCS#8 DER of the wrapping key)`, the magic bound as associated data.
+    pub fn seal_token(token: &Token) -> Result<Vec<u8>, KmsError> {
+        let der = token
+            .private_key
+            .to_pkcs8_der()
+            .map_err(|e| KmsError::Internal(format!("cannot encode the wrapping key: {e}")))?;
+        let arn = token.key_arn.as_bytes();
+        let arn_len = u16::try_from(arn.len()).map_err(|_| KmsError::Internal("key ARN too long".into()))?;
+        let mut payload = Zeroizing::new(Vec::with_capacity(11 + arn.len() + der.as_bytes().len()));
+        payload.extend_from_slice(&token.valid_to_ms.to_be_bytes());
+        payload.push(token.algorithm.code());
+        payload.extend_from_slice(&arn_len.to_be_bytes());
+        payload.extend_from_slice(arn);
+        payload.extend_from_slice(der.as_bytes());
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&crate::crypto::random_bytes(NONCE_LEN));
+        let sealed = token_cipher()
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &payload,
+                    aad: &TOKEN_MAGIC,
+                },
+            )
+            .map_err(|_| KmsError::Internal("cannot seal the import token".into()))?;
+        let mut out = Vec::with_capacity(TOKEN_MAGIC.len() + NONCE_LEN + sealed.len());
+        out.extend_from_slice(&TOKEN_MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn invalid_token() -> KmsError {
+        KmsError::InvalidImportToken(
+            "The import token is not valid. Use the import token from the same GetParametersForImport response as \
+             the public key."
+                .into(),
+        )
+    }
+
+    /// Opens a token made by [`seal_token`] (by this process); anything else → InvalidImportTokenException.
+    pub fn open_token(blob: &[u8]) -> Result<Token, KmsError> {
+        let rest = blob.strip_prefix(&TOKEN_MAGIC[..]).ok_or_else(invalid_token)?;
+        let (nonce, sealed) = rest.split_first_chunk::<NONCE_LEN>().ok_or_else(invalid_token)?;
+        let payload = Zeroizing::new(
+            token_cipher()
+                .decrypt(
+                    &Nonce::from(*nonce),
+                    Payload {
+                        msg: sealed,
+                        aad: &TOKEN_MAGIC,
+                    },
+                )
+                .map_err(|_| invalid_token())?,
+        );
+        let (valid_to, rest) = payload.split_first_chunk::<8>().ok_or_else(invalid_token)?;
+        let (&code, rest) = rest.split_first().ok_or_else(invalid_token)?;
+        let (arn_len, rest) = rest.split_first_chunk::<2>().ok_or_else(invalid_token)?;
+        let (arn, der) = rest
+            .split_at_checked(usize::from(u16::from_be_bytes(*arn_len)))
+            .ok_or_else(invalid_token)?;
+        Ok(Token {
+            key_arn: String::from_utf8(arn.to_vec()).map_err(|_| invalid_token())?,
+            algorithm: Algorithm::from_code(code).ok_or_else(invalid_token)?,
+            valid_to_ms: i64::from_be_bytes(*valid_to),
+            private_key: RsaPrivateKey::from_pkcs8_der(der).map_err(|_| invalid_token())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rsa::traits::PublicKeyParts;
+    use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
+
+    use super::wrap::{self, Algorithm};
+    use super::*;
+
+    fn rsa_2048() -> RsaPrivateKey {
+        RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap()
+    }
+
+    /// Wraps like a client would, with the rsa and aes-kw crates' public APIs.
+    fn client_wrap(public: &RsaPublicKey, algorithm: Algorithm, material: &[u8]) -> Vec<u8> {
+        let mut rng = rand::rngs::OsRng;
+        let oaep = |sha256: bool| {
+            if sha256 {
+                Oaep::new::<sha2::Sha256>()
+            } else {
+                Oaep::new::<sha1::Sha1>()
+            }
+        };
+        match algorithm {
+            Algorithm::OaepSha1 => public.encrypt(&mut rng, oaep(false), material).unwrap(),
+            Algorithm::OaepSha256 => public.encrypt(&mut rng, oaep(true), material).unwrap(),
+            Algorithm::AesKwSha1 | Algorithm::AesKwSha256 => {
+                let aes_key: [u8; 32] = crate::crypto::random_bytes(32).try_into().unwrap();
+                let mut out = public
+                    .encrypt(&mut rng, oaep(algorithm == Algorithm::AesKwSha256), &aes_key)
+                    .unwrap();
+                out.extend(
+                    aes_kw::KekAes256::from(aes_key)
+                        .wrap_with_padding_vec(material)
+                        .unwrap(),
+                );
+                out
+            }
+        }
+    }
+
+    #[test]
+    fn every_algorithm_unwraps_what_a_client_wrapped_and_nothing_else() {
+        let private = rsa_2048();
+        let public = private.to_public_key();
+        let material = crate::crypto::random_bytes(32);
+        for alg in [
+            Algorithm::OaepSha1,
+            Algorithm::OaepSha256,
+            Algorithm::AesKwSha1,
+            Algorithm::AesKwSha256,
+        ] {
+            let blob = client_wrap(&public, alg, &material);
+            assert_eq!(
+                wrap::unwrap(&private, alg, &blob).unwrap().as_slice(),
+                material,
+                "{alg:?}"
+            );
+            // The other hash, a flipped byte, a truncated blob: all refused.
+            let other = match alg {
+                Algorithm::OaepSha1 => Algorithm::OaepSha256,
+                Algorithm::OaepSha256 => Algorithm::OaepSha1,
+                Algorithm::AesKwSha1 => Algorithm::AesKwSha256,
+                Algorithm::AesKwSha256 => Algorithm::AesKwSha1,
+            };
+            assert!(wrap::unwrap(&private, other, &blob).is_none(), "{alg:?} as {other:?}");
+            let mut flipped = blob.clone();
+            let last = flipped.len() - 1;
+            flipped[last] ^= 1;
+            assert!(wrap::unwrap(&private, alg, &flipped).is_none(), "{alg:?} flipped");
+            assert!(
+                wrap::unwrap(&private, alg, &blob[..blob.len() - 8]).is_none(),
+                "{alg:?} truncated"
+            );
+            assert!(wrap::unwrap(&rsa_2048(), alg, &blob).is_none(), "{alg:?} other key");
+        }
+        // Hybrid wrapping carries material far larger than one RSA block (an RSA private key).
+        let big = crate::crypto::random_bytes(2400);
+        let blob = client_wrap(&public, Algorithm::AesKwSha256, &big);
+        assert_eq!(
+            wrap::unwrap(&private, Algorithm::AesKwSha256, &blob)
+                .unwrap()
+                .as_slice(),
+            big
+        );
+        // RSA part only, no wrapped material.
+        assert!(wrap::unwrap(&private, Algorithm::AesKwSha256, &blob[..256]).is_none());
+    }
+
+    #[test]
+    fn a_token_round_trips_and_any_change_is_refused() {
+        let private = rsa_2048();
+        let n = private.n().clone();
+        let token = wrap::seal_token(&wrap::Token {
+            key_arn: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
+            algorithm: Algorithm::AesKwSha256,
+            valid_to_ms: 1234,
+            private_key: private,
+        })
+        .unwrap();
+        // The wrapping key must not be readable from the token.
+        assert!(!token.windows(16).any(|w| n.to_bytes_be().windows(16).any(|x| x == w)));
+        let back = wrap::open_token(&token).unwrap();
+        assert_eq!(back.key_arn, "arn:aws:kms:us-east-1:000000000000:key/k");
+        assert_eq!(back.algorithm, Algorithm::AesKwSha256);
+        assert_eq!(back.valid_to_ms, 1234);
+        assert_eq!(back.private_key.n(), &n);
+        for i in [0, 5, 20, token.len() - 1] {
+            let mut bad = token.clone();
+            bad[i] ^= 0x40;
+            assert_eq!(
+                wrap::open_token(&bad).err().unwrap().code(),
+                "InvalidImportTokenException"
+            );
+        }
+        assert_eq!(
+            wrap::open_token(b"").err().unwrap().code(),
+            "InvalidImportTokenException"
+        );
+        assert_eq!(
+            wrap::open_token(&token[..40]).err().unwrap().code(),
+            "InvalidImportTokenException"
+        );
+        // A 4096-bit wrapping key still fits the model's 6144-byte ImportToken.
+        let big = wrap::seal_token(&wrap::Token {
+            key_arn: format!("arn:aws:kms:ap-southeast-2:123456789012:key/{}", uuid::Uuid::new_v4()),
+            algorithm: Algorithm::OaepSha256,
+            valid_to_ms: 0,
+            private_key: wrap::wrapping_key(4096).unwrap(),
+        })
+        .unwrap();
+        assert!(big.len() <= 6144, "{}", big.len());
+    }
+
+    #[test]
+    fn wrapping_rules_follow_the_aws_documentation() {
+        let ok = |spec, ws, alg| check_wrapping(spec, ws, alg, "us-east-1").map(|(bits, _)| bits);
+        let code = |spec, ws, alg, region| check_wrapping(spec, ws, alg, region).unwrap_err().code();
+        assert_eq!(
+            ok(KeySpec::SymmetricDefault, "RSA_2048", "RSAES_OAEP_SHA_256").unwrap(),
+            2048
+        );
+        assert_eq!(
+            ok(KeySpec::Rsa4096, "RSA_3072", "RSA_AES_KEY_WRAP_SHA_1").unwrap(),
+            3072
+        );
+        assert_eq!(ok(KeySpec::EccNistP521, "RSA_3072", "RSAES_OAEP_SHA_1").unwrap(), 3072);
+        assert_eq!(
+            ok(KeySpec::EccNistP521, "RSA_2048", "RSA_AES_KEY_WRAP_SHA_256").unwrap(),
+            2048
+        );
+        for (spec, ws, alg) in [
+            (KeySpec::Rsa2048, "RSA_4096", "RSAES_OAEP_SHA_256"),
+            (KeySpec::EccNistP521, "RSA_2048", "RSAES_OAEP_SHA_1"),
+            (KeySpec::SymmetricDefault, "RSA_2048", "RSAES_PKCS1_V1_5"),
+            (KeySpec::SymmetricDefault, "SM2", "RSAES_OAEP_SHA_256"),
+            (KeySpec::SymmetricDefault, "RSA_2048", "SM2PKE"),
+        ] {
+            assert_eq!(
+                code(spec, ws, alg, "eu-west-1"),
+                "ValidationException",
+                "{spec} {ws} {alg}"
+            );
+        }
+        assert_eq!(
+            code(
+                KeySpec::SymmetricDefault,
+                "RSA_2048",
+                "RSA_AES_KEY_WRAP_SHA_256",
+                "cn-north-1"
+            ),
+            "ValidationException"
+        );
+        assert_eq!(
+            code(KeySpec::SymmetricDefault, "SM2", "SM2PKE", "cn-north-1"),
+            "UnsupportedOperationException"
+        );
+    }
+
+    #[test]
+    fn material_ids_bind_key_and_material() {
+        let a = material_id("k1", &[1; 32]);
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(a, material_id("k1", &[1; 32]));
+        assert_ne!(a, material_id("k2", &[1; 32]));
+        assert_ne!(a, material_id("k1", &[2; 32]));
+    }
+}

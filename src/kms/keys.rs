@@ -29,6 +29,13 @@ pub struct KeyMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_date: Option<f64>,
     pub origin: &'static str,
+    /// EXTERNAL keys (import.rs): whether and when their imported material expires, and the current material.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
     pub key_manager: &'static str,
     pub customer_master_key_spec: &'static str,
     pub key_spec: &'static str,
@@ -75,6 +82,7 @@ impl KeyMetadata {
     pub fn of(key: &KeyRecord) -> KeyMetadata {
         let algs = algorithms(key.key_spec, &key.key_usage);
         let pending = key.state == KeyState::PendingDeletion;
+        let imported = super::import::metadata_fields(key);
         KeyMetadata {
             aws_account_id: key.account_id.clone(),
             key_id: key.key_id.clone(),
@@ -85,7 +93,10 @@ impl KeyMetadata {
             key_usage: key.key_usage.clone(),
             key_state: key.state.as_str(),
             deletion_date: key.deletion_ms.filter(|_| pending).map(epoch_secs),
-            origin: "AWS_KMS",
+            origin: key.origin.as_str(),
+            expiration_model: imported.expiration_model,
+            valid_to: imported.valid_to,
+            current_key_material_id: imported.current_key_material_id,
             key_manager: "CUSTOMER",
             customer_master_key_spec: key.key_spec.as_str(),
             key_spec: key.key_spec.as_str(),
@@ -135,7 +146,7 @@ fn validate_create(req: &CreateKeyRequest, scope: &Scope) -> Result<(KeySpec, St
         .or(req.customer_master_key_spec.as_deref())
         .unwrap_or("SYMMETRIC_DEFAULT");
     let origin = req.origin.as_deref().unwrap_or("AWS_KMS");
-    if origin != "AWS_KMS" {
+    if origin != "AWS_KMS" && origin != "EXTERNAL" {
         return Err(KmsError::unsupported(format!("Origin {origin}")));
     }
     if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
@@ -186,11 +197,18 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
         super::policies::validate_policy(policy)?;
     }
     let tags = validate_tags(req.tags.as_deref().unwrap_or_default())?;
+    // Origin=EXTERNAL: no material until ImportKeyMaterial (import.rs); the key waits in PendingImport.
+    let external = req.origin.as_deref() == Some("EXTERNAL");
     // RSA generation takes long: never on the async workers, never under the lock.
-    let material = tokio::task::spawn_blocking(move || KeyMaterial::generate(spec))
-        .await
-        .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?
-        .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
+    let material = if external {
+        None
+    } else {
+        let generated = tokio::task::spawn_blocking(move || KeyMaterial::generate(spec))
+            .await
+            .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?
+            .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
+        Some(generated)
+    };
     let key_id = uuid::Uuid::new_v4().to_string();
     let now = kms.now_ms();
     let record = KeyRecord {
@@ -201,18 +219,18 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
         description: req.description.unwrap_or_default(),
         key_usage: usage,
         key_spec: spec,
-        state: KeyState::Enabled,
+        state: if external { KeyState::PendingImport } else { KeyState::Enabled },
         deletion_ms: None,
         pending_window_days: None,
         policy: req.policy.unwrap_or_else(|| default_policy(&scope.account_id)),
         tags,
         aliases: BTreeSet::new(),
         rotation: None,
-        materials: vec![material],
-        origin: Origin::AwsKms,
+        materials: material.into_iter().collect(),
+        origin: if external { Origin::External } else { Origin::AwsKms },
         multi_region: None,
         custom_key_store_id: None,
-        import: None,
+        import: external.then(super::import::ImportInfo::default),
     };
     let metadata = KeyMetadata::of(&record);
     kms.lock().region(scope, now).keys.insert(key_id, record);
@@ -299,6 +317,9 @@ fn set_enabled(kms: &Kms, scope: &Scope, input: Value, enabled: bool) -> Result<
     let mut store = kms.lock();
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     key.require_not_pending_deletion()?;
+    if key.state == KeyState::PendingImport {
+        return Err(key.invalid_state(KeyState::PendingImport));
+    }
     key.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };
     Ok(Value::Null)
 }

@@ -127,6 +127,10 @@ impl AwsJsonService for Kms {
             "TagResource" => tags::tag_resource(self, s, input),
             "UntagResource" => tags::untag_resource(self, s, input),
             "ListResourceTags" => tags::list_resource_tags(self, s, input),
+            // import.rs
+            "GetParametersForImport" => import::get_parameters_for_import(self, s, input).await,
+            "ImportKeyMaterial" => import::import_key_material(self, s, input).await,
+            "DeleteImportedKeyMaterial" => import::delete_imported_key_material(self, s, input),
             // Every other operation of the model: an honest refusal, never a fake success.
             other => Err(KmsError::unsupported(other)),
         };
@@ -352,10 +356,10 @@ pub(crate) mod tests {
     async fn unimplemented_operations_are_refused_by_name() {
         let kms = Kms::new(Clock::new());
         let err = kms
-            .call(RequestContext::default(), "ImportKeyMaterial", json!({}))
+            .call(RequestContext::default(), "ConnectCustomKeyStore", json!({}))
             .await
             .unwrap_err();
         assert_eq!(err.code, "UnsupportedOperationException");
-        assert_eq!(err.message, "ImportKeyMaterial is not supported by trent yet");
+        assert_eq!(err.message, "ConnectCustomKeyStore is not supported by trent yet");
     }
 }

@@ -14,6 +14,18 @@ use crate::crypto::KeySpec;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Automatic rotation is not available for keys with imported key material (AWS: UnsupportedOperationException).
+fn require_not_imported(key: &KeyRecord) -> Result<(), KmsError> {
+    if key.origin == super::state::Origin::External {
+        return Err(KmsError::Unsupported(format!(
+            "{} has imported key material: automatic key rotation is not supported for KMS keys with imported key \
+             material. Use RotateKeyOnDemand after importing new key material.",
+            key.arn()
+        )));
+    }
+    Ok(())
+}
+
 fn require_rotatable(key: &KeyRecord) -> Result<(), KmsError> {
     if key.key_spec != KeySpec::SymmetricDefault {
         return Err(KmsError::Unsupported(format!(
@@ -40,6 +52,7 @@ pub fn enable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Val
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     key.require_enabled()?;
     require_rotatable(key)?;
+    require_not_imported(key)?;
     let next_rotation_ms = match &key.rotation {
         // Already on: the current period keeps its start, only its length changes.
         Some(r) => r.next_rotation_ms - r.period_days * DAY_MS + period * DAY_MS,
@@ -59,6 +72,7 @@ pub fn disable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     key.require_enabled()?;
     require_rotatable(key)?;
+    require_not_imported(key)?;
     key.rotation = None;
     Ok(Value::Null)
 }

@@ -64,6 +64,18 @@ impl RotationLog {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
+        self.record_with_id(key_id, version, kind, at_ms, key_material_id);
+    }
+
+    /// As [`RotationLog::record`], with the `KeyMaterialId` given (imported material, import.rs).
+    pub fn record_with_id(
+        &mut self,
+        key_id: &str,
+        version: usize,
+        kind: RotationType,
+        at_ms: i64,
+        key_material_id: String,
+    ) {
         self.entries.insert(
             format!("{key_id}/{version:010}"),
             RotationEntry {
@@ -148,11 +160,19 @@ pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
             key.arn()
         )));
     }
-    let material =
-        KeyMaterial::generate(key.key_spec).map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
-    key.materials.push(material);
-    let version = key.materials.len().saturating_sub(1);
-    region.rotations.record(&key_id, version, RotationType::OnDemand, now);
+    if key.origin == state::Origin::External {
+        // Imported key material: the material imported for rotation (PENDING_ROTATION) becomes current (import.rs).
+        let (version, id) = super::import::rotate_to_pending(key)?;
+        region
+            .rotations
+            .record_with_id(&key_id, version, RotationType::OnDemand, now, id);
+    } else {
+        let material = KeyMaterial::generate(key.key_spec)
+            .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
+        key.materials.push(material);
+        let version = key.materials.len().saturating_sub(1);
+        region.rotations.record(&key_id, version, RotationType::OnDemand, now);
+    }
     let out = RotateKeyOnDemandResponse { key_id: key.arn() };
     drop(store);
     response(&out)
@@ -164,8 +184,8 @@ struct ListKeyRotationsRequest {
     key_id: String,
     limit: Option<i64>,
     marker: Option<String>,
-    /// ROTATIONS_ONLY (the default) or ALL_KEY_MATERIAL, which adds the first key material (imported key
-    /// material pending rotation, the other addition, does not exist in trent).
+    /// ROTATIONS_ONLY (the default) or ALL_KEY_MATERIAL, which adds the first key material and imported key
+    /// material pending rotation.
     include_key_material: Option<String>,
 }
 
@@ -180,6 +200,27 @@ struct RotationsListEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation_type: Option<&'static str>,
 }
+    /// Symmetric EXTERNAL keys only (import.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import_state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_to: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_material_description: Option<String>,
+}
+
+impl RotationsListEntry {
+    fn with_import(mut self, fields: Option<super::import::RotationFields>) -> Self {
+        if let Some(f) = fields {
+            self.import_state = Some(f.import_state);
+            self.expiration_model = Some(f.expiration_model);
+            self.valid_to = f.valid_to;
+            self.key_material_description = f.description;
+        }
+        self
+    }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -215,13 +256,36 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
     let arn = key.arn();
     let current = key.materials.len().saturating_sub(1);
     let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
-    if all && !region.rotations.entries.contains_key(&format!("{key_id}/{:010}", 0)) {
+    // (An EXTERNAL key's first material is recorded when it is imported, with its KeyMaterialId.)
+    if all && key.import.is_none() && !region.rotations.entries.contains_key(&format!("{key_id}/{:010}", 0)) {
         // The first material gets its KeyMaterialId the first time it is listed; it stays stable after.
         region
             .rotations
             .record(&key_id, 0, RotationType::Initial, key.creation_ms);
     }
     let (rotations, next_marker) = paging::page(
+    // Imported material pending rotation comes after every version (ALL_KEY_MATERIAL only).
+    let pending_slot = format!("{key_id}/{:010}", key.materials.len());
+    let pending = super::import::pending_rotation(key)
+        .filter(|_| all)
+        .filter(|_| match &start {
+            Bound::Excluded(last) => pending_slot > *last,
+            _ => true,
+        })
+        .map(|(id, fields)| {
+            let entry = RotationsListEntry {
+                key_id: arn.clone(),
+                key_material_id: id,
+                key_material_state: "PENDING_ROTATION",
+                rotation_date: None,
+                rotation_type: None,
+                import_state: None,
+                expiration_model: None,
+                valid_to: None,
+                key_material_description: None,
+            };
+            (&pending_slot, entry.with_import(Some(fields)))
+        });
         region
             .rotations
             .of_key(&key_id, start)
@@ -236,9 +300,15 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
                         key_material_state: if r.version == current { "CURRENT" } else { "NON_CURRENT" },
                         rotation_date: (!initial).then(|| epoch_secs(r.rotation_ms)),
                         rotation_type: r.rotation_type.as_wire(),
-                    },
+                        import_state: None,
+                        expiration_model: None,
+                        valid_to: None,
+                        key_material_description: None,
+                    }
+                    .with_import(super::import::rotation_fields(key, r.version)),
                 )
-            }),
+            })
+            .chain(pending),
         size,
     );
     drop(store);

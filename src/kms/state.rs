@@ -129,8 +129,12 @@ impl KeyRecord {
         key_arn(&self.region, &self.account_id, &self.key_id)
     }
 
-    /// The current material and its version.
+    /// The current material and its version. Imported material that is missing (never imported, deleted or
+    /// expired) → KMSInvalidStateException (pending import).
     pub fn current_material(&self) -> Result<(u32, &KeyMaterial), KmsError> {
+        if self.import.is_some() && self.materials.is_empty() {
+            return Err(self.invalid_state(KeyState::PendingImport));
+        }
         let version = self
             .materials
             .len()
@@ -140,7 +144,20 @@ impl KeyRecord {
             .materials
             .get(version)
             .ok_or_else(|| KmsError::Internal(format!("{} has no key material", self.arn())))?;
+        if !self.material_present(version) {
+            return Err(self.invalid_state(KeyState::PendingImport));
+        }
         Ok((u32::try_from(version).unwrap_or(u32::MAX), material))
+    }
+
+    /// Material `version` (as a ciphertext envelope names it), unless it is imported material that was deleted or
+    /// has expired.
+    pub fn material_at(&self, version: usize) -> Option<&KeyMaterial> {
+        self.materials.get(version).filter(|_| self.material_present(version))
+    }
+
+    fn material_present(&self, version: usize) -> bool {
+        self.import.as_ref().is_none_or(|i| i.is_imported(version))
     }
 
     /// Fails unless the key is Enabled: Disabled → DisabledException, PendingDeletion → KMSInvalidStateException.
@@ -359,7 +376,8 @@ impl RegionStore {
                     key.account_id, key.region
                 ));
             }
-            if key.materials.is_empty() {
+            // An EXTERNAL key has no material until it is imported (import.rs).
+            if key.materials.is_empty() && key.origin != Origin::External {
                 return Err(format!("{} has no key material", at(id)));
             }
             for (version, material) in key.materials.iter().enumerate() {
@@ -563,6 +581,9 @@ pub fn resolve(
         )));
     }
     region.rotate_if_due(&key_id, now_ms);
+    if let Some(key) = region.keys.get_mut(&key_id) {
+        super::import::expire_due(key, now_ms);
+    }
     Ok((scope, key_id))
 }
 
