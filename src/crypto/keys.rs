@@ -1,7 +1,8 @@
 //! Key specs (the AWS `KeySpec` strings) and the secret key material behind a KMS key.
 //!
 //! Material is stored in one canonical byte form per family so it can be persisted and re-imported without
-//! ambiguity: symmetric keys are 32 raw bytes, HMAC keys raw key bytes, RSA/ECC keys PKCS#8 DER. Every
+//! ambiguity: symmetric keys are 32 raw bytes, HMAC keys raw key bytes, asymmetric keys PKCS#8 DER (ML-DSA and
+//! ML-KEM in the seed-only form, see [`super::mldsa`] and [`super::kem`]). Every
 //! asymmetric operation re-parses the DER; that costs microseconds next to the RSA operation itself and keeps
 //! [`KeyMaterial`] a plain, serializable value.
 
@@ -57,6 +58,27 @@ pub enum KeySpec {
     /// SM2 (China regions only in AWS). Known to the API, but trent cannot generate or use such material.
     #[serde(rename = "SM2")]
     Sm2,
+    /// ML-DSA-44 (FIPS 204), signing only.
+    #[serde(rename = "ML_DSA_44")]
+    MlDsa44,
+    /// ML-DSA-65 (FIPS 204), signing only.
+    #[serde(rename = "ML_DSA_65")]
+    MlDsa65,
+    /// ML-DSA-87 (FIPS 204), signing only.
+    #[serde(rename = "ML_DSA_87")]
+    MlDsa87,
+    /// Ed25519 (RFC 8032) on edwards25519, signing only: pure Ed25519 and Ed25519ph.
+    #[serde(rename = "ECC_NIST_EDWARDS25519")]
+    EccNistEdwards25519,
+    /// ML-KEM-512 (FIPS 203), key encapsulation.
+    #[serde(rename = "ML_KEM_512")]
+    MlKem512,
+    /// ML-KEM-768 (FIPS 203), key encapsulation.
+    #[serde(rename = "ML_KEM_768")]
+    MlKem768,
+    /// ML-KEM-1024 (FIPS 203), key encapsulation.
+    #[serde(rename = "ML_KEM_1024")]
+    MlKem1024,
 }
 
 const RSA_SIGNING: &[&str] = &[
@@ -71,7 +93,7 @@ const RSA_ENCRYPTION: &[&str] = &["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"];
 
 impl KeySpec {
     /// Every spec, in the order of the AWS model.
-    pub const ALL: [KeySpec; 13] = [
+    pub const ALL: [KeySpec; 20] = [
         KeySpec::Rsa2048,
         KeySpec::Rsa3072,
         KeySpec::Rsa4096,
@@ -85,6 +107,13 @@ impl KeySpec {
         KeySpec::Hmac384,
         KeySpec::Hmac512,
         KeySpec::Sm2,
+        KeySpec::MlDsa44,
+        KeySpec::MlDsa65,
+        KeySpec::MlDsa87,
+        KeySpec::EccNistEdwards25519,
+        KeySpec::MlKem512,
+        KeySpec::MlKem768,
+        KeySpec::MlKem1024,
     ];
 
     /// The AWS wire string of this spec.
@@ -103,6 +132,13 @@ impl KeySpec {
             KeySpec::Hmac384 => "HMAC_384",
             KeySpec::Hmac512 => "HMAC_512",
             KeySpec::Sm2 => "SM2",
+            KeySpec::MlDsa44 => "ML_DSA_44",
+            KeySpec::MlDsa65 => "ML_DSA_65",
+            KeySpec::MlDsa87 => "ML_DSA_87",
+            KeySpec::EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
+            KeySpec::MlKem512 => "ML_KEM_512",
+            KeySpec::MlKem768 => "ML_KEM_768",
+            KeySpec::MlKem1024 => "ML_KEM_1024",
         }
     }
 
@@ -130,6 +166,21 @@ impl KeySpec {
             self,
             KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512
         )
+    }
+
+    /// True for the ML-DSA specs.
+    pub fn is_ml_dsa(&self) -> bool {
+        matches!(self, KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87)
+    }
+
+    /// True for the ML-KEM specs.
+    pub fn is_ml_kem(&self) -> bool {
+        matches!(self, KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024)
+    }
+
+    /// True for the specs whose material is a key pair trent can use, i.e. that have a public key (not SM2).
+    pub fn has_public_key(&self) -> bool {
+        self.is_rsa() || self.is_ecc() || self.is_ml_dsa() || self.is_ml_kem() || *self == KeySpec::EccNistEdwards25519
     }
 
     /// RSA modulus size in bits, `None` for non-RSA specs.
@@ -162,6 +213,8 @@ impl KeySpec {
             KeySpec::EccSecgP256k1 => &["SIGN_VERIFY"],
             KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => &["GENERATE_VERIFY_MAC"],
             KeySpec::Sm2 => &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"],
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 | KeySpec::EccNistEdwards25519 => &["SIGN_VERIFY"],
+            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => &["ENCAPSULATE_DECAPSULATE"],
         }
     }
 
@@ -173,6 +226,8 @@ impl KeySpec {
             KeySpec::EccNistP384 => &["ECDSA_SHA_384"],
             KeySpec::EccNistP521 => &["ECDSA_SHA_512"],
             KeySpec::Sm2 => &["SM2DSA"],
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => &["ML_DSA_SHAKE_256"],
+            KeySpec::EccNistEdwards25519 => &["ED25519_SHA_512", "ED25519_PH_SHA_512"],
             _ => &[],
         }
     }
@@ -195,6 +250,15 @@ impl KeySpec {
             KeySpec::Hmac384 => &["HMAC_SHA_384"],
             KeySpec::Hmac512 => &["HMAC_SHA_512"],
             _ => &[],
+        }
+    }
+
+    /// The `EncapsulationAlgorithms` DescribeKey lists for an `ENCAPSULATE_DECAPSULATE` key of this spec.
+    pub fn encapsulation_algorithms(&self) -> &'static [&'static str] {
+        if self.is_ml_kem() {
+            &["ML_KEM"]
+        } else {
+            &[]
         }
     }
 
@@ -313,6 +377,9 @@ impl KeyMaterial {
             KeySpec::EccNistP521 => ec_generate!(p521),
             KeySpec::EccSecgP256k1 => ec_generate!(k256),
             KeySpec::Sm2 => return Err(unsupported_sm2()),
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => super::mldsa::generate(spec)?,
+            KeySpec::EccNistEdwards25519 => super::ed25519::generate()?,
+            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => super::kem::generate(spec)?,
         };
         Ok(KeyMaterial { spec, bytes })
     }
@@ -369,6 +436,10 @@ impl KeyMaterial {
             KeySpec::EccNistP521 => ec_canonical!(p521, bytes, spec),
             KeySpec::EccSecgP256k1 => ec_canonical!(k256, bytes, spec),
             KeySpec::Sm2 => return Err(unsupported_sm2()),
+            // PKCS#8 DER: the seed-only form of the IETF drafts for ML-DSA/ML-KEM, RFC 8410 for Ed25519.
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => super::mldsa::canonical(spec, bytes)?,
+            KeySpec::EccNistEdwards25519 => super::ed25519::canonical(bytes)?,
+            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => super::kem::canonical(spec, bytes)?,
         };
         Ok(KeyMaterial { spec, bytes: canonical })
     }
@@ -400,6 +471,9 @@ impl KeyMaterial {
             KeySpec::EccNistP521 => Ok(ec_public_der!(p521, &self.bytes)),
             KeySpec::EccSecgP256k1 => Ok(ec_public_der!(k256, &self.bytes)),
             KeySpec::Sm2 => Err(unsupported_sm2()),
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => super::mldsa::public_key_der(self.spec, &self.bytes),
+            KeySpec::EccNistEdwards25519 => super::ed25519::public_key_der(&self.bytes),
+            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => super::kem::public_key_der(self.spec, &self.bytes),
             KeySpec::SymmetricDefault | KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
                 Err(CryptoError::Unsupported(format!(
                     "{} keys have no public key",
@@ -439,7 +513,8 @@ mod tests {
             assert_eq!(serde_json::from_str::<KeySpec>(&json).unwrap(), spec);
         }
         assert_eq!(KeySpec::parse("symmetric_default"), None);
-        assert_eq!(KeySpec::parse("ML_DSA_44"), None);
+        assert_eq!(KeySpec::parse("ML_DSA_44"), Some(KeySpec::MlDsa44));
+        assert_eq!(KeySpec::parse("ml_kem_512"), None);
     }
 
     #[test]

@@ -11,9 +11,12 @@
 
 pub mod agreement;
 pub mod asym_encrypt;
+pub mod ed25519;
 pub mod envelope;
+pub mod kem;
 pub mod keys;
 pub mod mac;
+pub mod mldsa;
 pub mod sign;
 #[cfg(test)]
 mod testutil;

@@ -4,6 +4,7 @@
 //! - `RSASSA_PSS_SHA_*`: RSASSA-PSS, MGF1 with the same hash, salt length = digest length.
 //! - `RSASSA_PKCS1_V1_5_SHA_*`: RSASSA-PKCS1-v1_5 with the DigestInfo prefix.
 //! - `ECDSA_SHA_*`: ECDSA, ASN.1 DER `Ecdsa-Sig-Value` (not the fixed-size r||s form).
+//! - `ED25519_SHA_512`, `ED25519_PH_SHA_512`: in [`super::ed25519`]; `ML_DSA_SHAKE_256`: in [`super::mldsa`].
 //!
 //! Both message types go through the crates' *prehash* APIs: a `RAW` message is hashed here first, a
 //! `DIGEST` message is taken as the hash (and must have exactly the digest's length). That is exactly KMS's
@@ -23,14 +24,17 @@ pub enum MessageType {
     Raw,
     /// The precomputed hash of the message.
     Digest,
+    /// ML-DSA only: the 64-byte message representative μ of FIPS 204 section 6.2.
+    ExternalMu,
 }
 
 impl MessageType {
-    /// Parses the wire string (`"RAW"`, `"DIGEST"`).
+    /// Parses the wire string (`"RAW"`, `"DIGEST"`, `"EXTERNAL_MU"`).
     pub fn parse(s: &str) -> Option<MessageType> {
         match s {
             "RAW" => Some(MessageType::Raw),
             "DIGEST" => Some(MessageType::Digest),
+            "EXTERNAL_MU" => Some(MessageType::ExternalMu),
             _ => None,
         }
     }
@@ -126,6 +130,10 @@ fn prehash(hash: Hash, algorithm: &str, message_type: MessageType, message: &[u8
         MessageType::Digest => Err(CryptoError::InvalidDigest(format!(
             "Digest is invalid length for algorithm {algorithm}."
         ))),
+        MessageType::ExternalMu => Err(CryptoError::InvalidInput(format!(
+            "The EXTERNAL_MU message type is not supported for algorithm {algorithm}. It is valid only with \
+             ML_DSA_SHAKE_256."
+        ))),
     }
 }
 
@@ -161,7 +169,8 @@ macro_rules! ecdsa_verify {
     }};
 }
 
-/// Signs `message` with `material` using the AWS `algorithm` (e.g. `"RSASSA_PSS_SHA_256"`, `"ECDSA_SHA_384"`).
+/// Signs `message` with `material` using the AWS `algorithm` (e.g. `"RSASSA_PSS_SHA_256"`, `"ECDSA_SHA_384"`;
+/// Ed25519 and ML-DSA keys go to [`super::ed25519`] and [`super::mldsa`], which have their own message rules).
 /// Errors: `Unsupported` for an algorithm not valid for the key spec, `InvalidDigest` for a `Digest` message of
 /// the wrong length, `InvalidKey` for unusable stored material.
 pub fn sign(
@@ -171,6 +180,12 @@ pub fn sign(
     message: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
     let spec = material.spec();
+    if spec == KeySpec::EccNistEdwards25519 {
+        return super::ed25519::sign(material.bytes(), algorithm, message_type, message);
+    }
+    if spec.is_ml_dsa() {
+        return super::mldsa::sign(spec, material.bytes(), algorithm, message_type, message);
+    }
     let (scheme, hash) = resolve(spec, algorithm)?;
     let hashed = prehash(hash, algorithm, message_type, message)?;
     let signature = match scheme {
@@ -204,6 +219,12 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<bool, CryptoError> {
     let spec = material.spec();
+    if spec == KeySpec::EccNistEdwards25519 {
+        return super::ed25519::verify(material.bytes(), algorithm, message_type, message, signature);
+    }
+    if spec.is_ml_dsa() {
+        return super::mldsa::verify(spec, material.bytes(), algorithm, message_type, message, signature);
+    }
     let (scheme, hash) = resolve(spec, algorithm)?;
     let hashed = prehash(hash, algorithm, message_type, message)?;
     let ok = match scheme {
@@ -443,6 +464,11 @@ mod tests {
             Err(CryptoError::Unsupported(_))
         ));
         assert_eq!(MessageType::parse("DIGEST"), Some(MessageType::Digest));
-        assert_eq!(MessageType::parse("EXTERNAL_MU"), None);
+        assert_eq!(MessageType::parse("EXTERNAL_MU"), Some(MessageType::ExternalMu));
+        assert_eq!(MessageType::parse("external_mu"), None);
+        assert!(matches!(
+            sign(&p256, "ECDSA_SHA_256", MessageType::ExternalMu, &[0; 64]),
+            Err(CryptoError::InvalidInput(_))
+        ));
     }
 }
