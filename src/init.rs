@@ -209,7 +209,10 @@ impl InitFile {
             path: Some(path.to_path_buf()),
             problem: format!("cannot read it: {e}"),
         })?;
-        let mut file = InitFile::parse(&text, Format::detect(path, &text))?;
+        let mut file = InitFile::parse(&text, Format::detect(path, &text)).map_err(|e| InitError {
+            path: Some(path.to_path_buf()),
+            problem: e.problem,
+        })?;
         file.path = Some(path.to_path_buf());
         Ok(file)
     }

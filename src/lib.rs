@@ -39,6 +39,8 @@ pub struct Server {
     ca_pem: Option<String>,
     ca_path: Option<std::path::PathBuf>,
     clock: Clock,
+    kms: Option<std::sync::Arc<kms::Kms>>,
+    keyvault: Option<std::sync::Arc<keyvault::KeyVault>>,
     trigger: http::ShutdownTrigger,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -57,6 +59,8 @@ impl Server {
             ca_pem: None,
             ca_path: None,
             clock: clock.clone(),
+            kms: None,
+            keyvault: None,
             trigger,
             tasks: Vec::new(),
         };
@@ -68,6 +72,8 @@ impl Server {
             let applied = init.apply(kms_service.as_deref(), keyvault_service.as_deref()).await?;
             tracing::info!(?applied, "init file applied");
         }
+        server.kms = kms_service.clone();
+        server.keyvault = keyvault_service.clone();
 
         if let Some(kms) = kms_service {
             let router = Router::new()
@@ -171,6 +177,13 @@ impl Server {
     /// The clock every service of this server reads.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Applies an init file (see [`init`]) to this running server, as `--init` does at start: what the state
+    /// already has is left alone, a conflict is an error that changes nothing.
+    pub async fn apply_init(&self, path: &std::path::Path) -> std::io::Result<init::Applied> {
+        let file = init::InitFile::load(path)?;
+        Ok(file.apply(self.kms.as_deref(), self.keyvault.as_deref()).await?)
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for every listener to close.
