@@ -1017,10 +1017,6 @@ async fn operations_not_implemented_yet_say_so() {
     );
     assert_eq!(c, "UnsupportedOperationException");
     assert_eq!(m, "GetParametersForImport is not supported by trent yet");
-    assert_eq!(
-        code(kms.create_key().multi_region(true).send().await),
-        "UnsupportedOperationException"
-    );
 }
 
 #[tokio::test]

@@ -119,19 +119,24 @@ pub(super) fn open_blob(
             None => None,
         };
         let header = envelope::peek(blob).map_err(|_| invalid())?;
+        // The header names the key by ARN; a blob of another region opens here only under a related multi-Region
+        // key (same key id, this region).
+        let local = match state::parse_key_ref(&header.key_id).map_err(|_| invalid())? {
+            KeyRef::Key { scope: Some(s), .. } if s.region == scope.region => Some(header.key_id.clone()),
+            KeyRef::Key { scope: Some(s), key_id } if super::replication::is_multi_region_id(&key_id) => {
+                Some(state::key_arn(&scope.region, &s.account_id, &key_id))
+            }
+            _ => None,
+        };
         if let Some(requested) = &requested {
-            if *requested != header.key_id {
+            if *requested != *local.as_ref().unwrap_or(&header.key_id) {
                 return Err(KmsError::IncorrectKey(
                     "The key ID in the request does not identify a CMK that can perform this operation.".into(),
                 ));
             }
         }
-        // The header names the key by ARN; a blob of another region cannot be opened here.
-        match state::parse_key_ref(&header.key_id).map_err(|_| invalid())? {
-            KeyRef::Key { scope: Some(s), .. } if s.region == scope.region => {}
-            _ => return Err(invalid()),
-        }
-        let key = state::key_mut(&mut store, scope, &header.key_id, Accept::AnyIdentifier, now)?;
+        let Some(local) = local else { return Err(invalid()) };
+        let key = state::key_mut(&mut store, scope, &local, Accept::AnyIdentifier, now)?;
         key.require_enabled()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         check_algorithm(key.key_spec, algorithm)?;

@@ -49,6 +49,8 @@ pub struct KeyMetadata {
     pub key_agreement_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_region_configuration: Option<super::replication::MultiRegionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_deletion_window_in_days: Option<i64>,
 }
 
@@ -104,8 +106,11 @@ impl KeyMetadata {
             signing_algorithms: algs.signing,
             mac_algorithms: algs.mac,
             key_agreement_algorithms: algs.key_agreement,
-            multi_region: false,
-            pending_deletion_window_in_days: key.pending_window_days.filter(|_| pending),
+            multi_region: key.multi_region.is_some(),
+            multi_region_configuration: super::replication::configuration(key),
+            pending_deletion_window_in_days: key
+                .pending_window_days
+                .filter(|_| pending || key.state == KeyState::PendingReplicaDeletion),
         }
     }
 }
@@ -152,8 +157,10 @@ fn validate_create(req: &CreateKeyRequest, scope: &Scope) -> Result<(KeySpec, St
     if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
         return Err(KmsError::unsupported("Custom key stores"));
     }
-    if req.multi_region == Some(true) {
-        return Err(KmsError::unsupported("Multi-Region keys"));
+    if req.multi_region == Some(true) && req.custom_key_store_id.is_some() {
+        return Err(KmsError::Unsupported(
+            "Multi-Region keys are not supported in custom key stores.".into(),
+        ));
     }
     let Some(spec) = KeySpec::parse(spec_name) else {
         // In the model (so validated) but not implemented: ML-DSA, ML-KEM, Ed25519.
@@ -174,8 +181,8 @@ fn validate_create(req: &CreateKeyRequest, scope: &Scope) -> Result<(KeySpec, St
     Ok((spec, usage))
 }
 
-/// The key policy AWS attaches when CreateKey has none.
-fn default_policy(account: &str) -> String {
+/// The key policy AWS attaches when CreateKey (or ReplicateKey) has none.
+pub(super) fn default_policy(account: &str) -> String {
     serde_json::json!({
         "Version": "2012-10-17",
         "Id": "key-default-1",
@@ -209,7 +216,11 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
             .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
         Some(generated)
     };
-    let key_id = uuid::Uuid::new_v4().to_string();
+    let key_id = if req.multi_region == Some(true) {
+        super::replication::new_key_id()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
     let now = kms.now_ms();
     let record = KeyRecord {
         key_id: key_id.clone(),
@@ -228,7 +239,7 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
         rotation: None,
         materials: material.into_iter().collect(),
         origin: if external { Origin::External } else { Origin::AwsKms },
-        multi_region: None,
+        multi_region: (req.multi_region == Some(true)).then(|| super::replication::new_primary(&scope.region)),
         custom_key_store_id: None,
         import: external.then(super::import::ImportInfo::default),
     };
@@ -335,7 +346,9 @@ struct ScheduleKeyDeletionRequest {
 #[serde(rename_all = "PascalCase")]
 struct ScheduleKeyDeletionResponse {
     key_id: String,
-    deletion_date: f64,
+    /// Absent for a multi-Region primary with replicas: its waiting period starts when its last replica is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_date: Option<f64>,
     key_state: &'static str,
     pending_window_in_days: i64,
 }
@@ -356,6 +369,19 @@ pub fn schedule_key_deletion(kms: &Kms, scope: &Scope, input: Value) -> Result<V
         return Err(KmsError::NotFound(format!("Key '{}' does not exist", req.key_id)));
     };
     key.require_not_pending_deletion()?;
+    if super::replication::has_replicas(key) {
+        key.state = KeyState::PendingReplicaDeletion;
+        key.deletion_ms = None;
+        key.pending_window_days = Some(days);
+        let arn = key.arn();
+        drop(store);
+        return response(&ScheduleKeyDeletionResponse {
+            key_id: arn,
+            deletion_date: None,
+            key_state: KeyState::PendingReplicaDeletion.as_str(),
+            pending_window_in_days: days,
+        });
+    }
     let deletion_ms = now + days * 86_400_000;
     key.state = KeyState::PendingDeletion;
     key.deletion_ms = Some(deletion_ms);
@@ -365,7 +391,7 @@ pub fn schedule_key_deletion(kms: &Kms, scope: &Scope, input: Value) -> Result<V
     drop(store);
     response(&ScheduleKeyDeletionResponse {
         key_id: arn,
-        deletion_date: epoch_secs(deletion_ms),
+        deletion_date: Some(epoch_secs(deletion_ms)),
         key_state: KeyState::PendingDeletion.as_str(),
         pending_window_in_days: days,
     })
@@ -386,7 +412,7 @@ pub fn cancel_key_deletion(kms: &Kms, scope: &Scope, input: Value) -> Result<Val
     let Some(key) = region.keys.get_mut(&key_id) else {
         return Err(KmsError::NotFound(format!("Key '{}' does not exist", req.key_id)));
     };
-    if key.state != KeyState::PendingDeletion {
+    if !matches!(key.state, KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) {
         return Err(KmsError::InvalidState(format!(
             "{} is not pending deletion.",
             key.arn()

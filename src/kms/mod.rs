@@ -19,6 +19,7 @@ pub mod import;
 pub mod keys;
 pub mod mac;
 pub mod policies;
+pub mod replication;
 pub mod rotation;
 pub mod rotations;
 pub mod sign;
@@ -127,6 +128,9 @@ impl AwsJsonService for Kms {
             "TagResource" => tags::tag_resource(self, s, input),
             "UntagResource" => tags::untag_resource(self, s, input),
             "ListResourceTags" => tags::list_resource_tags(self, s, input),
+            // replication.rs
+            "ReplicateKey" => replication::replicate_key(self, s, input),
+            "UpdatePrimaryRegion" => replication::update_primary_region(self, s, input),
             // import.rs
             "GetParametersForImport" => import::get_parameters_for_import(self, s, input).await,
             "ImportKeyMaterial" => import::import_key_material(self, s, input).await,

@@ -53,6 +53,7 @@ pub fn enable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Val
     key.require_enabled()?;
     require_rotatable(key)?;
     require_not_imported(key)?;
+    super::replication::require_not_replica(key, "Automatic key rotation")?;
     let next_rotation_ms = match &key.rotation {
         // Already on: the current period keeps its start, only its length changes.
         Some(r) => r.next_rotation_ms - r.period_days * DAY_MS + period * DAY_MS,
@@ -73,6 +74,7 @@ pub fn disable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     key.require_enabled()?;
     require_rotatable(key)?;
     require_not_imported(key)?;
+    super::replication::require_not_replica(key, "Automatic key rotation")?;
     key.rotation = None;
     Ok(Value::Null)
 }

@@ -149,6 +149,7 @@ pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     })?;
     key.require_enabled()?;
     require_symmetric(key, "on-demand key rotation")?;
+    super::replication::require_not_replica(key, "On-demand key rotation")?;
     let done = region
         .rotations
         .of_key(&key_id, Bound::Unbounded)

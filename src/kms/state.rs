@@ -174,6 +174,7 @@ impl KeyRecord {
     pub fn require_not_pending_deletion(&self) -> Result<(), KmsError> {
         match self.state {
             KeyState::PendingDeletion => Err(self.pending_deletion()),
+            KeyState::PendingReplicaDeletion => Err(self.invalid_state(KeyState::PendingReplicaDeletion)),
             _ => Ok(()),
         }
     }
@@ -236,8 +237,10 @@ pub struct RegionStore {
 }
 
 impl RegionStore {
-    /// Removes every key whose deletion date has passed (and its aliases). Costs O(expired).
-    pub fn sweep(&mut self, now_ms: i64) {
+    /// Removes every key whose deletion date has passed (and its aliases). Costs O(expired). Returns the removed
+    /// multi-Region keys, whose relatives in other regions must learn of it (replication.rs).
+    pub fn sweep(&mut self, now_ms: i64) -> Vec<KeyRecord> {
+        let mut removed_multi_region = Vec::new();
         while let Some(first) = self.deletions.first().cloned() {
             if first.0 > now_ms {
                 break;
@@ -254,9 +257,13 @@ impl RegionStore {
                     }
                     self.grants.remove_key(&key.key_id);
                     self.rotations.remove_key(&key.key_id);
+                    if key.multi_region.is_some() {
+                        removed_multi_region.push(key);
+                    }
                 }
             }
         }
+        removed_multi_region
     }
 
     /// Performs automatic rotations that have come due for `key_id` (lazily, on access).
@@ -264,6 +271,10 @@ impl RegionStore {
         let Some(key) = self.keys.get_mut(key_id) else { return };
         // AWS does not rotate disabled keys or keys pending deletion; it catches up once they are enabled again.
         if key.state != KeyState::Enabled {
+            return;
+        }
+        // A multi-Region replica gets its new material from its primary (replication::sync), never its own.
+        if super::replication::is_replica(key) {
             return;
         }
         let Some(rotation) = key.rotation.as_mut() else { return };
@@ -322,11 +333,27 @@ impl Scope {
 }
 
 impl Store {
-    /// The region store of `scope`, swept of expired keys as of `now_ms`.
+    /// The region store of `scope`, with expired keys swept as of `now_ms` — in every region, since deleting a
+    /// multi-Region replica can start its primary's deletion window in another region. O(regions) when none is due.
     pub fn region(&mut self, scope: &Scope, now_ms: i64) -> &mut RegionStore {
-        let region = self.regions.entry(scope.store_key()).or_default();
-        region.sweep(now_ms);
-        region
+        self.sweep_all(now_ms);
+        self.regions.entry(scope.store_key()).or_default()
+    }
+
+    fn sweep_all(&mut self, now_ms: i64) {
+        loop {
+            let mut removed = Vec::new();
+            for region in self.regions.values_mut() {
+                if region.deletions.first().is_some_and(|(at, _)| *at <= now_ms) {
+                    removed.extend(region.sweep(now_ms));
+                }
+            }
+            if removed.is_empty() {
+                return;
+            }
+            // May schedule a primary whose deletion date has already passed: sweep again.
+            super::replication::forget_removed(self, removed);
+        }
     }
 
     pub fn key_count(&self) -> usize {
@@ -521,9 +548,9 @@ pub fn parse_key_ref(input: &str) -> Result<KeyRef, KmsError> {
     })
 }
 
-/// True when `s` is a key id as KMS issues them (a UUID).
+/// True when `s` is a key id as KMS issues them (a UUID, or `mrk-` and 32 hex digits for multi-Region keys).
 pub fn is_key_id(s: &str) -> bool {
-    uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
+    (uuid::Uuid::try_parse(s).is_ok() && s.len() == 36) || super::replication::is_multi_region_id(s)
 }
 
 /// Resolves a `KeyId` parameter to (scope of the key, key id), checking the key exists (after lazy deletion).
@@ -584,6 +611,7 @@ pub fn resolve(
     if let Some(key) = region.keys.get_mut(&key_id) {
         super::import::expire_due(key, now_ms);
     }
+    super::replication::sync(store, &scope, &key_id, now_ms);
     Ok((scope, key_id))
 }
 
