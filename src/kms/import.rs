@@ -136,6 +136,56 @@ fn drop_material(key: &mut KeyRecord, version: usize) {
     }
 }
 
+/// Checks a key's import bookkeeping against its material (a state document read through the control API or a
+/// data directory): one entry per material version, a removed version only where a key spec allows it, valid ids
+/// and expirations, pending material of the key's spec. The error says what is wrong.
+pub fn check_record(key: &KeyRecord) -> Result<(), String> {
+    let Some(info) = &key.import else { return Ok(()) };
+    if key.origin != Origin::External {
+        return Err(format!(
+            "has imported key material records but Origin {}",
+            key.origin.as_str()
+        ));
+    }
+    let symmetric = key.key_spec == KeySpec::SymmetricDefault;
+    let versions = info.versions.len();
+    let emptied = !symmetric && key.materials.is_empty() && versions == 1 && !info.versions[0].imported;
+    if key.materials.len() != versions && !emptied {
+        return Err(format!(
+            "has {} material versions but {versions} imported key material records",
+            key.materials.len()
+        ));
+    }
+    if !symmetric && (versions > 1 || info.pending.is_some()) {
+        return Err(format!(
+            "is {} and cannot have more than one key material",
+            key.key_spec
+        ));
+    }
+    let entries = info.versions.iter().chain(info.pending.as_ref().map(|p| &p.info));
+    for entry in entries {
+        let id = &entry.key_material_id;
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(format!(
+                "has a key material id \"{id}\" that is not 64 lowercase hex digits"
+            ));
+        }
+        match (entry.expiration_model.as_str(), entry.valid_to_ms) {
+            (EXPIRES, Some(_)) | (DOES_NOT_EXPIRE, None) => {}
+            (model, valid_to) => {
+                return Err(format!(
+                    "key material {id} has ExpirationModel \"{model}\" with ValidTo {valid_to:?}"
+                ))
+            }
+        }
+    }
+    if let Some(pending) = &info.pending {
+        KeyMaterial::from_bytes(key.key_spec, pending.material.bytes())
+            .map_err(|e| format!("has key material pending rotation that is invalid: {e}"))?;
+    }
+    Ok(())
+}
+
 /// What KeyMetadata shows about imported material: ExpirationModel, ValidTo, CurrentKeyMaterialId.
 pub struct MetadataFields {
     pub expiration_model: Option<&'static str>,
@@ -1030,6 +1080,85 @@ mod tests {
             code(KeySpec::SymmetricDefault, "SM2", "SM2PKE", "cn-north-1"),
             "UnsupportedOperationException"
         );
+    }
+
+    #[tokio::test]
+    async fn an_imported_key_survives_export_and_import_without_its_deleted_material() {
+        use base64::Engine;
+        use pkcs8::DecodePublicKey;
+        use serde_json::json;
+
+        use crate::clock::Clock;
+        use crate::http::control::Control;
+        use crate::kms::tests::call;
+
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let kms = Kms::new(Clock::new());
+        let key = call(&kms, "CreateKey", json!({"Origin": "EXTERNAL"})).await;
+        let key = key["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let material = crate::crypto::random_bytes(32);
+        let import = |kms: std::sync::Arc<Kms>, material: Vec<u8>, extra: Value| {
+            let key = key.clone();
+            async move {
+                let params = call(
+                    &kms,
+                    "GetParametersForImport",
+                    json!({"KeyId": key, "WrappingAlgorithm": "RSA_AES_KEY_WRAP_SHA_256", "WrappingKeySpec": "RSA_2048"}),
+                )
+                .await;
+                let der = b64.decode(params["PublicKey"].as_str().unwrap()).unwrap();
+                let public = RsaPublicKey::from_public_key_der(&der).unwrap();
+                let wrapped = client_wrap(&public, Algorithm::AesKwSha256, &material);
+                let mut input = json!({
+                    "KeyId": key, "ImportToken": params["ImportToken"],
+                    "EncryptedKeyMaterial": b64.encode(wrapped),
+                    "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE",
+                });
+                if let (Some(input), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+                    input.extend(extra.clone());
+                }
+                call(&kms, "ImportKeyMaterial", input).await
+            }
+        };
+        import(kms.clone(), material.clone(), json!({})).await;
+        import(
+            kms.clone(),
+            crate::crypto::random_bytes(32),
+            json!({"ImportType": "NEW_KEY_MATERIAL", "KeyMaterialDescription": "next"}),
+        )
+        .await;
+        let listed = call(
+            &kms,
+            "ListKeyRotations",
+            json!({"KeyId": key, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}),
+        )
+        .await;
+        assert_eq!(listed["Rotations"][1]["KeyMaterialState"], "PENDING_ROTATION");
+        let blob = call(&kms, "Encrypt", json!({"KeyId": key, "Plaintext": "aGk="})).await["CiphertextBlob"].clone();
+        call(&kms, "DeleteImportedKeyMaterial", json!({"KeyId": key})).await;
+        let described = call(&kms, "DescribeKey", json!({"KeyId": key})).await;
+        assert_eq!(described["KeyMetadata"]["KeyState"], "PendingImport");
+
+        // The export holds the material pending rotation, but not the deleted material.
+        let document = kms.export();
+        assert!(!document.to_string().contains(&b64.encode(&material)));
+        let copy = Kms::new(Clock::new());
+        copy.import(document.clone()).unwrap();
+        let described = call(&copy, "DescribeKey", json!({"KeyId": key})).await;
+        assert_eq!(described["KeyMetadata"]["KeyState"], "PendingImport");
+        import(copy.clone(), material, json!({})).await;
+        let plain = call(&copy, "Decrypt", json!({"CiphertextBlob": blob})).await;
+        assert_eq!(plain["Plaintext"], "aGk=");
+
+        // Records that do not match the material are refused.
+        let mut bad = document.clone();
+        let records = &mut bad["state"]["regions"]["000000000000/us-east-1"]["keys"][&key]["import"];
+        records["versions"] = json!([]);
+        assert!(copy.import(bad).unwrap_err().contains("imported key material records"));
+        let mut bad = document;
+        let records = &mut bad["state"]["regions"]["000000000000/us-east-1"]["keys"][&key]["import"];
+        records["versions"][0]["key_material_id"] = json!("nope");
+        assert!(copy.import(bad).unwrap_err().contains("64 lowercase hex"));
     }
 
     #[test]

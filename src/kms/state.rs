@@ -456,6 +456,7 @@ impl RegionStore {
                     grant.grant_id, grant.key_id
                 ));
             }
+            super::import::check_record(key).map_err(|e| format!("{} {e}", at(id)))?;
         }
         for (slot, entry) in &self.rotations.entries {
             if *slot != format!("{}/{:010}", entry.key_id, entry.version) {
