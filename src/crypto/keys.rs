@@ -116,6 +116,12 @@ impl KeySpec {
         KeySpec::MlKem1024,
     ];
 
+    /// The value of the deprecated `CustomerMasterKeySpec` output member, whose enum stops at SM2: `None` for
+    /// the ML-DSA, Ed25519 and ML-KEM specs.
+    pub fn customer_master_key_spec(&self) -> Option<&'static str> {
+        (!(self.is_ml_dsa() || self.is_ml_kem() || *self == KeySpec::EccNistEdwards25519)).then(|| self.as_str())
+    }
+
     /// The AWS wire string of this spec.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -114,6 +114,7 @@ fn allowed_operations(symmetric: bool, usage: &str) -> Vec<&'static str> {
         ("SIGN_VERIFY", _) => &["Sign", "Verify", "GetPublicKey"],
         ("GENERATE_VERIFY_MAC", _) => &["GenerateMac", "VerifyMac"],
         ("KEY_AGREEMENT", _) => &["DeriveSharedSecret", "GetPublicKey"],
+        ("ENCAPSULATE_DECAPSULATE", _) => &["Encapsulate", "Decapsulate", "GetPublicKey"],
         _ => &[],
     };
     MANAGEMENT.iter().chain(specific).copied().collect()

@@ -2,7 +2,7 @@
 //!
 //! [`Kms::call`] is the single dispatch table: wire operation name → handler. Handlers live one file per
 //! operation group: [`keys`] (key lifecycle), [`encrypt`] (symmetric cryptography and data keys, with the RSA
-//! branch in [`asymmetric`]), [`sign`] (signatures and public keys), [`mac`], [`agreement`] (ECDH),
+//! branch in [`asymmetric`]), [`sign`] (signatures and public keys), [`mac`], [`agreement`] (ECDH), [`kem`] (ML-KEM),
 //! [`data_key_pair`], [`aliases`], [`tags`], [`policies`], [`grants`], [`rotation`] (automatic rotation settings)
 //! and [`rotations`] (on-demand rotation and the rotation log). Shared records and lookups are in [`state`], the
 //! error type in [`errors`].
@@ -16,6 +16,7 @@ pub mod encrypt;
 pub mod errors;
 pub mod grants;
 pub mod import;
+pub mod kem;
 pub mod keys;
 pub mod mac;
 pub mod policies;
@@ -97,6 +98,9 @@ impl AwsJsonService for Kms {
             "VerifyMac" => mac::verify_mac(self, s, input),
             // agreement.rs
             "DeriveSharedSecret" => agreement::derive_shared_secret(self, s, input),
+            // kem.rs
+            "Encapsulate" => kem::encapsulate(self, s, input),
+            "Decapsulate" => kem::decapsulate(self, s, input),
             // data_key_pair.rs
             "GenerateDataKeyPair" => data_key_pair::generate_data_key_pair(self, s, input).await,
             "GenerateDataKeyPairWithoutPlaintext" => {

@@ -146,7 +146,8 @@ struct GetPublicKeyResponse {
     key_id: String,
     #[serde(with = "b64")]
     public_key: Vec<u8>,
-    customer_master_key_spec: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_master_key_spec: Option<&'static str>,
     key_spec: &'static str,
     key_usage: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,6 +156,8 @@ struct GetPublicKeyResponse {
     signing_algorithms: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key_agreement_algorithms: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encapsulation_algorithms: Option<Vec<&'static str>>,
 }
 
 pub fn get_public_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
@@ -165,7 +168,7 @@ pub fn get_public_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, K
         let key = state::key_mut(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
         // AWS answers GetPublicKey for disabled keys too; only pending deletion is refused.
         key.require_not_pending_deletion()?;
-        if !(key.key_spec.is_rsa() || key.key_spec.is_ecc()) {
+        if !key.key_spec.has_public_key() {
             return Err(KmsError::Unsupported(format!(
                 "{} key spec is {} which is not valid for GetPublicKey.",
                 key.arn(),
@@ -183,11 +186,12 @@ pub fn get_public_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, K
     response(&GetPublicKeyResponse {
         key_id: arn,
         public_key,
-        customer_master_key_spec: spec.as_str(),
+        customer_master_key_spec: spec.customer_master_key_spec(),
         key_spec: spec.as_str(),
         key_usage: usage,
         encryption_algorithms: algs.encryption,
         signing_algorithms: algs.signing,
         key_agreement_algorithms: algs.key_agreement,
+        encapsulation_algorithms: algs.encapsulation,
     })
 }
