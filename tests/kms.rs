@@ -1001,7 +1001,7 @@ async fn rotation_keeps_old_ciphertexts_decryptable() {
 }
 
 #[tokio::test]
-async fn operations_not_implemented_yet_say_so() {
+async fn get_parameters_for_import_refuses_a_key_kms_generated() {
     let (_server, kms) = setup().await;
     let id = symmetric_key(&kms).await;
     let (c, m) = error(kms.describe_custom_key_stores().send().await);
@@ -1016,7 +1016,7 @@ async fn operations_not_implemented_yet_say_so() {
             .await,
     );
     assert_eq!(c, "UnsupportedOperationException");
-    assert_eq!(m, "GetParametersForImport is not supported by trent yet");
+    assert!(m.contains("origin is AWS_KMS"), "{m}");
 }
 
 #[tokio::test]
