@@ -1000,6 +1000,8 @@ async fn rotation_keeps_old_ciphertexts_decryptable() {
     );
 }
 
+/// (GetParametersForImport used to be the example of an operation not built yet; imported key material is in
+/// tests/kms_import.rs now.) A key KMS generated has no material to import: UnsupportedOperationException.
 #[tokio::test]
 async fn get_parameters_for_import_refuses_a_key_kms_generated() {
     let (_server, kms) = setup().await;
