@@ -69,18 +69,25 @@ impl std::fmt::Display for AwsError {
 
 impl std::error::Error for AwsError {}
 
-impl IntoResponse for AwsError {
-    fn into_response(self) -> Response {
+impl AwsError {
+    /// The error response of the request `request_id`.
+    fn response(self, request_id: &str) -> Response {
         let body = serde_json::json!({ "__type": self.code, "message": self.message });
         let mut response = (self.status, body.to_string()).into_response();
-        decorate(response.headers_mut(), self.code);
+        decorate(response.headers_mut(), self.code, request_id);
         response
     }
 }
 
-fn decorate(headers: &mut HeaderMap, error_type: &str) {
+impl IntoResponse for AwsError {
+    fn into_response(self) -> Response {
+        self.response(&uuid::Uuid::new_v4().to_string())
+    }
+}
+
+fn decorate(headers: &mut HeaderMap, error_type: &str, request_id: &str) {
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
     if !error_type.is_empty() {
@@ -99,6 +106,8 @@ pub struct RequestContext {
     pub account_id: String,
     /// The access key id of the credential scope, when there was one.
     pub access_key_id: Option<String>,
+    /// This request's id: the `x-amzn-requestid` header of its response (and GetKeyLastUsage's KmsRequestId).
+    pub request_id: String,
 }
 
 impl Default for RequestContext {
@@ -107,6 +116,8 @@ impl Default for RequestContext {
             region: DEFAULT_REGION.into(),
             account_id: DEFAULT_ACCOUNT.into(),
             access_key_id: None,
+            // Set by the protocol layer for every request it dispatches.
+            request_id: String::new(),
         }
     }
 }
@@ -130,20 +141,26 @@ pub trait AwsJsonService: Send + Sync + 'static {
 
 /// The axum handler for `POST /`: target → validation → service → response.
 pub async fn handle<S: AwsJsonService>(State(service): State<Arc<S>>, headers: HeaderMap, body: Bytes) -> Response {
-    match dispatch(service.as_ref(), &headers, &body).await {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match dispatch(service.as_ref(), &headers, &body, &request_id).await {
         Ok(output) => {
             let mut response = (StatusCode::OK, output.to_string()).into_response();
-            decorate(response.headers_mut(), "");
+            decorate(response.headers_mut(), "", &request_id);
             response
         }
         Err(err) => {
             tracing::debug!(code = err.code, message = %err.message, "request failed");
-            err.into_response()
+            err.response(&request_id)
         }
     }
 }
 
-async fn dispatch<S: AwsJsonService>(service: &S, headers: &HeaderMap, body: &[u8]) -> Result<Value, AwsError> {
+async fn dispatch<S: AwsJsonService>(
+    service: &S,
+    headers: &HeaderMap,
+    body: &[u8],
+    request_id: &str,
+) -> Result<Value, AwsError> {
     let model = service.model();
     let target = headers
         .get("x-amz-target")
@@ -166,7 +183,8 @@ async fn dispatch<S: AwsJsonService>(service: &S, headers: &HeaderMap, body: &[u
         ));
     }
     model.validate_input(operation, &input)?;
-    let ctx = sigv4::context(headers);
+    let mut ctx = sigv4::context(headers);
+    ctx.request_id = request_id.to_string();
     tracing::debug!(operation, region = %ctx.region, account = %ctx.account_id, "aws request");
     let output = service.call(ctx, operation, input).await?;
     Ok(if output.is_null() {

@@ -49,12 +49,15 @@ pub fn context(headers: &HeaderMap) -> RequestContext {
                     DEFAULT_ACCOUNT.to_string()
                 },
                 access_key_id: Some(scope.access_key_id.to_string()),
+                // Filled in by the protocol layer, which answers with it.
+                request_id: String::new(),
             }
         }
         None => RequestContext {
             region: DEFAULT_REGION.to_string(),
             account_id: DEFAULT_ACCOUNT.to_string(),
             access_key_id: None,
+            request_id: String::new(),
         },
     }
 }

@@ -18,6 +18,7 @@ pub mod grants;
 pub mod import;
 pub mod kem;
 pub mod keys;
+pub mod last_usage;
 pub mod mac;
 pub mod policies;
 pub mod replication;
@@ -43,11 +44,14 @@ use state::{Scope, Store};
 pub struct Kms {
     clock: Clock,
     store: Mutex<Store>,
+    /// GetKeyLastUsage's record: in memory only, outside the persisted store (last_usage.rs).
+    last_usage: last_usage::Tracker,
 }
 
 impl Kms {
     pub fn new(clock: Clock) -> Arc<Self> {
         Arc::new(Kms {
+            last_usage: last_usage::Tracker::new(clock.now_ms()),
             clock,
             store: Mutex::new(Store::default()),
         })
@@ -61,6 +65,11 @@ impl Kms {
     /// "Now" on the server clock, in epoch milliseconds.
     pub(crate) fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The last usage of every key since tracking started (GetKeyLastUsage).
+    pub(crate) fn last_usage(&self) -> &last_usage::Tracker {
+        &self.last_usage
     }
 }
 
@@ -82,6 +91,8 @@ impl AwsJsonService for Kms {
             "ScheduleKeyDeletion" => keys::schedule_key_deletion(self, s, input),
             "CancelKeyDeletion" => keys::cancel_key_deletion(self, s, input),
             "UpdateKeyDescription" => keys::update_key_description(self, s, input),
+            // last_usage.rs
+            "GetKeyLastUsage" => last_usage::get_key_last_usage(self, s, input),
             // encrypt.rs
             "Encrypt" => encrypt::encrypt(self, s, input),
             "Decrypt" => encrypt::decrypt(self, s, input),
@@ -142,6 +153,10 @@ impl AwsJsonService for Kms {
             // Every other operation of the model: an honest refusal, never a fake success.
             other => Err(KmsError::unsupported(other)),
         };
+        // GetKeyLastUsage: a successful cryptographic operation records its key(s), in memory only.
+        if let (Ok(output), Some(tracked)) = (&result, last_usage::Tracker::tracked(operation)) {
+            self.last_usage.record(tracked, output, &ctx.request_id, self.now_ms());
+        }
         result.map_err(AwsError::from)
     }
 }
@@ -206,6 +221,7 @@ impl Control for Kms {
     }
 
     fn reset(&self) {
+        self.last_usage.clear();
         *self.lock() = Store::default();
     }
 
