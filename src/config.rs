@@ -27,6 +27,9 @@ pub struct Config {
     pub enable_keyvault: bool,
     /// A YAML or JSON file of KMS keys and Key Vault secrets applied at start (see [`crate::init`]).
     pub init: Option<PathBuf>,
+    /// Keep all state in an embedded database in this directory (created 0700 when missing), every change durable
+    /// before its response; `None` keeps state in memory only.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             enable_kms: true,
             enable_keyvault: true,
             init: None,
+            data_dir: None,
         }
     }
 }

@@ -66,11 +66,39 @@ impl Server {
         };
 
         // The services exist before any listener accepts, so their state is complete when the first request comes.
-        let kms_service = config.enable_kms.then(|| kms::Kms::new(clock.clone()));
-        let keyvault_service = config.enable_keyvault.then(|| keyvault::KeyVault::new(clock.clone()));
+        // With a data directory their state is loaded from it (storage::Database), else it starts empty in memory.
+        let (kms_service, keyvault_service) = match &config.data_dir {
+            Some(dir) => {
+                let started = std::time::Instant::now();
+                let backend = storage::open(Some(dir)).map_err(std::io::Error::other)?;
+                let kms = match config.enable_kms {
+                    true => Some(kms::Kms::with_storage(clock.clone(), backend.clone())),
+                    false => None,
+                };
+                let kms = kms.transpose().map_err(std::io::Error::other)?;
+                let kv = match config.enable_keyvault {
+                    true => Some(keyvault::KeyVault::with_storage(clock.clone(), backend)),
+                    false => None,
+                };
+                let kv = kv.transpose().map_err(std::io::Error::other)?;
+                tracing::info!(
+                    dir = %dir.display(),
+                    kms_records = kms.as_ref().map_or(0, |k| k.1),
+                    keyvault_records = kv.as_ref().map_or(0, |k| k.1),
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "state loaded from the data directory"
+                );
+                (kms.map(|k| k.0), kv.map(|k| k.0))
+            }
+            None => (
+                config.enable_kms.then(|| kms::Kms::new(clock.clone())),
+                config.enable_keyvault.then(|| keyvault::KeyVault::new(clock.clone())),
+            ),
+        };
         if let Some(init) = init {
             let applied = init.apply(kms_service.as_deref(), keyvault_service.as_deref()).await?;
             tracing::info!(?applied, "init file applied");
+            persist(kms_service.as_deref(), keyvault_service.as_deref()).await?;
         }
         server.kms = kms_service.clone();
         server.keyvault = keyvault_service.clone();
@@ -183,7 +211,9 @@ impl Server {
     /// already has is left alone, a conflict is an error that changes nothing.
     pub async fn apply_init(&self, path: &std::path::Path) -> std::io::Result<init::Applied> {
         let file = init::InitFile::load(path)?;
-        Ok(file.apply(self.kms.as_deref(), self.keyvault.as_deref()).await?)
+        let applied = file.apply(self.kms.as_deref(), self.keyvault.as_deref()).await?;
+        persist(self.kms.as_deref(), self.keyvault.as_deref()).await?;
+        Ok(applied)
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for every listener to close.
@@ -197,4 +227,15 @@ impl Server {
             }
         }
     }
+}
+
+/// Makes changes made outside a request (the init file) durable, as every request's are.
+async fn persist(kms: Option<&kms::Kms>, kv: Option<&keyvault::KeyVault>) -> std::io::Result<()> {
+    if let Some(kms) = kms {
+        kms.persist().await.map_err(std::io::Error::other)?;
+    }
+    if let Some(kv) = kv {
+        kv.persist().await.map_err(std::io::Error::other)?;
+    }
+    Ok(())
 }

@@ -39,6 +39,10 @@ struct Cli {
     #[arg(long, env = "TRENT_TLS_CA_OUT")]
     tls_ca_out: Option<PathBuf>,
 
+    /// Keep all state in an embedded database in this directory (created when missing); default: memory only.
+    #[arg(long, env = "TRENT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
     /// Do not serve AWS KMS.
     #[arg(long, env = "TRENT_NO_KMS")]
     no_kms: bool,
@@ -76,6 +80,7 @@ async fn main() -> std::process::ExitCode {
         enable_kms: !cli.no_kms,
         enable_keyvault: !cli.no_keyvault,
         init: cli.init,
+        data_dir: cli.data_dir,
     };
     let started = std::time::Instant::now();
     let server = match trent::Server::start(config).await {

@@ -30,8 +30,8 @@ use crate::clock::Clock;
 pub trait Control: Send + Sync + 'static {
     /// `{status, service, …counts}`.
     fn health(&self) -> Value;
-    /// Wipes all state.
-    fn reset(&self);
+    /// Wipes all state, on disk too with a data directory. Blocking: the control API calls it on a blocking thread.
+    fn reset(&self) -> Result<(), String>;
     /// A listing of what is stored (names, never secret material).
     fn dump(&self) -> Value;
     /// The server clock the service reads "now" from.
@@ -39,7 +39,8 @@ pub trait Control: Send + Sync + 'static {
     /// The whole state as a `trent-state` document (see the module doc), key material and secret values included.
     fn export(&self) -> Value;
     /// Replaces the whole state with a `trent-state` document, atomically: the document is parsed and validated
-    /// completely first, and on any error nothing changes. The error says what is wrong.
+    /// completely first, and on any error nothing changes. The error says what is wrong. With a data directory the
+    /// disk contents are replaced in one transaction. Blocking, like [`Control::reset`].
     fn import(&self, document: Value) -> Result<(), String>;
 }
 
@@ -102,9 +103,23 @@ async fn health<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
     Json(s.health())
 }
 
-async fn reset<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
-    s.reset();
-    Json(serde_json::json!({ "status": "ok", "reset": true }))
+async fn reset<S: Control>(State(s): State<Arc<S>>) -> Response {
+    match blocking(move || s.reset()).await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "reset": true })).into_response(),
+        Err(message) => internal_error(message),
+    }
+}
+
+/// Runs a (possibly disk-writing) control action off the async workers.
+async fn blocking(f: impl FnOnce() -> Result<(), String> + Send + 'static) -> Result<(), String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(format!("the control task failed: {e}")))
+}
+
+fn internal_error(message: String) -> Response {
+    let body = serde_json::json!({ "error": { "code": "InternalServerError", "message": message } });
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 async fn dump<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
@@ -116,9 +131,10 @@ async fn export<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
 }
 
 async fn import<S: Control>(State(s): State<Arc<S>>, body: axum::body::Bytes) -> Response {
-    let result = serde_json::from_slice::<Value>(&body)
-        .map_err(|e| format!("the body is not JSON: {e}"))
-        .and_then(|document| s.import(document));
+    let result = match serde_json::from_slice::<Value>(&body) {
+        Ok(document) => blocking(move || s.import(document)).await,
+        Err(e) => Err(format!("the body is not JSON: {e}")),
+    };
     match result {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "imported": true })).into_response(),
         Err(message) => bad_request(message),

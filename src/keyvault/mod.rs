@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 
 use crate::clock::Clock;
 use crate::http::control::Control;
+use crate::storage::{Backend, LoadOne, Persisted, Storage, StorageError, Visitor};
 use model::VaultState;
 use protocol::{KeyVaultError, Query, Target};
 use secrets::Call;
@@ -35,14 +36,37 @@ const MAX_BODY_BYTES: usize = 8 << 20;
 pub struct KeyVault {
     clock: Clock,
     vaults: Mutex<BTreeMap<String, VaultState>>,
+    /// Where the records persist (or not): every request ends with [`Storage::persist`].
+    storage: Storage,
 }
 
 impl KeyVault {
+    /// Key Vault with in-memory state only.
     pub fn new(clock: Clock) -> Arc<Self> {
         Arc::new(KeyVault {
             clock,
             vaults: Mutex::new(BTreeMap::new()),
+            storage: Storage::memory("keyvault"),
         })
+    }
+
+    /// Key Vault whose state is loaded from, and persisted to, `backend` (blocking: reads every record). Returns it
+    /// with the number of records loaded.
+    pub fn with_storage(clock: Clock, backend: Arc<dyn Backend>) -> Result<(Arc<Self>, usize), StorageError> {
+        let storage = Storage::new(backend, "keyvault");
+        let (vaults, records) = storage.load::<BTreeMap<String, VaultState>>()?;
+        let kv = Arc::new(KeyVault {
+            clock,
+            vaults: Mutex::new(vaults),
+            storage,
+        });
+        Ok((kv, records))
+    }
+
+    /// Makes every change to the state durable (what each request does before answering); for changes made
+    /// outside a request, such as the init file.
+    pub async fn persist(&self) -> Result<(), StorageError> {
+        self.storage.persist(&self.vaults).await
     }
 
     /// Now, in epoch seconds, from the server clock.
@@ -135,9 +159,61 @@ fn route(segments: &[String], method: &Method) -> Option<Route> {
 
 /// The one entry point of the Key Vault REST API.
 async fn dispatch(State(kv): State<Arc<KeyVault>>, request: Request) -> Response {
-    match handle(&kv, request).await {
+    let response = match handle(&kv, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    // Purges on the clock can change state even when the request fails: persist either way, before answering.
+    if let Err(e) = kv.storage.persist(&kv.vaults).await {
+        let message = format!("trent could not persist the change: {e}");
+        let body = json!({"error": {"code": "InternalServerError", "message": message}});
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+    }
+    response
+}
+
+impl VaultState {
+    /// Every persisted collection of a vault, under its record-key name (`<vault>/<name>/<lower-cased secret>`):
+    /// the storage layer drains, loads and rewrites records only through this list. A new `Tracked` collection of
+    /// VaultState (keys, certificates) MUST be added here, or it is lost on restart.
+    pub fn collections<V: Visitor>(&mut self, scope: &str, v: &mut V) -> Result<(), StorageError> {
+        v.collection(scope, "secrets", &mut self.secrets)?;
+        v.collection(scope, "deleted", &mut self.deleted)?;
+        Ok(())
+    }
+}
+
+/// Key Vault records as the storage layer sees them: every vault's [`VaultState::collections`].
+impl Persisted for BTreeMap<String, VaultState> {
+    fn visit<V: Visitor>(&mut self, visitor: &mut V) -> Result<(), StorageError> {
+        for (vault, state) in self.iter_mut() {
+            state.collections(vault, visitor)?;
+        }
+        Ok(())
+    }
+
+    fn load_record(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let (vault, collection, name) = crate::storage::split_key(key, 1)
+            .ok_or_else(|| "the key is not <vault>/<collection>/<name>".to_string())?;
+        let mut one = LoadOne {
+            collection,
+            name,
+            bytes,
+            found: false,
+        };
+        let state = self.entry(vault.to_string()).or_default();
+        state.collections(vault, &mut one).map_err(|e| e.to_string())?;
+        if !one.found {
+            return Err(format!("unknown collection \"{collection}\""));
+        }
+        Ok(())
+    }
+
+    fn finish_load(&mut self) -> Result<(), String> {
+        for (vault, state) in self.iter() {
+            model::check_vault(state).map_err(|e| format!("vault \"{vault}\": {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -259,8 +335,10 @@ impl Control for KeyVault {
         })
     }
 
-    fn reset(&self) {
-        self.lock().clear();
+    fn reset(&self) -> Result<(), String> {
+        self.storage
+            .replace(&self.vaults, BTreeMap::new())
+            .map_err(|e| e.to_string())
     }
 
     /// `{"vaults": {"<vault>": {"secrets": {<lower-cased name>: {name, versions}}, "deleted": {…}}}}`, every
@@ -282,8 +360,9 @@ impl Control for KeyVault {
         for (vault, v) in &state.vaults {
             model::check_vault(v).map_err(|e| format!("vault \"{vault}\": {e}"))?;
         }
-        *self.lock() = state.vaults;
-        Ok(())
+        self.storage
+            .replace(&self.vaults, state.vaults)
+            .map_err(|e| e.to_string())
     }
 
     fn dump(&self) -> Value {

@@ -37,6 +37,7 @@ use serde_json::{json, Value};
 use crate::aws::{model, AwsError, AwsJsonService, RequestContext};
 use crate::clock::Clock;
 use crate::http::control::Control;
+use crate::storage::{Backend, Storage, StorageError};
 pub use errors::KmsError;
 use state::{Scope, Store};
 
@@ -46,15 +47,39 @@ pub struct Kms {
     store: Mutex<Store>,
     /// GetKeyLastUsage's record: in memory only, outside the persisted store (last_usage.rs).
     last_usage: last_usage::Tracker,
+    /// Where the records persist (or not): every request ends with [`Storage::persist`].
+    storage: Storage,
 }
 
 impl Kms {
+    /// KMS with in-memory state only.
     pub fn new(clock: Clock) -> Arc<Self> {
         Arc::new(Kms {
             last_usage: last_usage::Tracker::new(clock.now_ms()),
             clock,
             store: Mutex::new(Store::default()),
+            storage: Storage::memory("kms"),
         })
+    }
+
+    /// KMS whose state is loaded from, and persisted to, `backend` (blocking: reads every record). Returns it with
+    /// the number of records loaded.
+    pub fn with_storage(clock: Clock, backend: Arc<dyn Backend>) -> Result<(Arc<Self>, usize), StorageError> {
+        let storage = Storage::new(backend, "kms");
+        let (store, records) = storage.load::<Store>()?;
+        let kms = Arc::new(Kms {
+            last_usage: last_usage::Tracker::new(clock.now_ms()),
+            clock,
+            store: Mutex::new(store),
+            storage,
+        });
+        Ok((kms, records))
+    }
+
+    /// Makes every change to the state durable (what each request does before answering); for changes made
+    /// outside a request, such as the init file.
+    pub async fn persist(&self) -> Result<(), StorageError> {
+        self.storage.persist(&self.store).await
     }
 
     /// The state, locked. Callers hold the guard only for short, non-async sections.
@@ -157,6 +182,11 @@ impl AwsJsonService for Kms {
         if let (Ok(output), Some(tracked)) = (&result, last_usage::Tracker::tracked(operation)) {
             self.last_usage.record(tracked, output, &ctx.request_id, self.now_ms());
         }
+        // Lazy sweeps and rotations can change state even when the operation fails: persist either way, before
+        // the response goes out.
+        if let Err(e) = self.storage.persist(&self.store).await {
+            return Err(AwsError::internal(format!("trent could not persist the change: {e}")));
+        }
         result.map_err(AwsError::from)
     }
 }
@@ -220,9 +250,11 @@ impl Control for Kms {
         })
     }
 
-    fn reset(&self) {
+    fn reset(&self) -> Result<(), String> {
         self.last_usage.clear();
-        *self.lock() = Store::default();
+        self.storage
+            .replace(&self.store, Store::default())
+            .map_err(|e| e.to_string())
     }
 
     /// `{"regions": {"<account>/<region>": {"keys", "aliases", "deletions", "grants", "rotations"}}}`, every
@@ -245,8 +277,7 @@ impl Control for Kms {
         let state = crate::http::control::state_of_document("kms", document)?;
         let mut store: Store = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
         store.check_and_rebuild()?;
-        *self.lock() = store;
-        Ok(())
+        self.storage.replace(&self.store, store).map_err(|e| e.to_string())
     }
 
     fn dump(&self) -> Value {

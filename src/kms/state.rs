@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::KmsError;
 use crate::aws::RequestContext;
 use crate::crypto::{KeyMaterial, KeySpec};
-use crate::storage::Tracked;
+use crate::storage::{self, Tracked};
 
 /// AWS's `KeyState` values: every state of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +329,51 @@ impl Scope {
 
     fn store_key(&self) -> String {
         format!("{}/{}", self.account_id, self.region)
+    }
+}
+
+impl RegionStore {
+    /// Every persisted collection of a region, under its record-key name (`<account>/<region>/<name>/<entry>`):
+    /// the storage layer drains, loads and rewrites records only through this list. A new `Tracked` collection of
+    /// RegionStore MUST be added here, or it is lost on restart. (`deletions` and `KeyRecord::aliases` are derived
+    /// indexes, rebuilt on load by `check_and_rebuild`.)
+    pub fn collections<V: storage::Visitor>(&mut self, scope: &str, v: &mut V) -> Result<(), storage::StorageError> {
+        v.collection(scope, "keys", &mut self.keys)?;
+        v.collection(scope, "aliases", &mut self.aliases)?;
+        v.collection(scope, "grants", &mut self.grants.by_key)?;
+        v.collection(scope, "rotations", &mut self.rotations.entries)?;
+        Ok(())
+    }
+}
+
+/// KMS records as the storage layer sees them: every region's [`RegionStore::collections`].
+impl storage::Persisted for Store {
+    fn visit<V: storage::Visitor>(&mut self, visitor: &mut V) -> Result<(), storage::StorageError> {
+        for (scope, region) in self.regions.iter_mut() {
+            region.collections(scope, visitor)?;
+        }
+        Ok(())
+    }
+
+    fn load_record(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let (scope, collection, name) = storage::split_key(key, 2)
+            .ok_or_else(|| "the key is not <account>/<region>/<collection>/<name>".to_string())?;
+        let mut one = storage::LoadOne {
+            collection,
+            name,
+            bytes,
+            found: false,
+        };
+        let region = self.regions.entry(scope.to_string()).or_default();
+        region.collections(scope, &mut one).map_err(|e| e.to_string())?;
+        if !one.found {
+            return Err(format!("unknown collection \"{collection}\""));
+        }
+        Ok(())
+    }
+
+    fn finish_load(&mut self) -> Result<(), String> {
+        self.check_and_rebuild()
     }
 }
 

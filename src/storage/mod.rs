@@ -1,8 +1,395 @@
 //! Storage: how service state survives a restart.
 //!
-//! Services keep every record in memory, in [`Tracked`] maps; the storage layer persists the records a request
-//! changed before its response is sent.
+//! Services keep every record in memory, in [`Tracked`] maps, and never know where (or whether) the records are
+//! persisted. This module gives them one interface, [`Storage`], over one [`Backend`] trait with two
+//! implementations: [`MemoryBackend`] (the services' maps are the only copy; nothing is written anywhere) and
+//! [`Database`] (a redb file in a data directory, every commit fsynced).
+//!
+//! ## The commit protocol ([`Storage::persist`], run by each service after every request)
+//! 1. Under the service's state mutex, every changed record is *drained* from the Tracked maps (a service lists
+//!    its collections once, in its [`Persisted::visit`]) and serialised. A record whose bytes equal the bytes last
+//!    handed to the backend is dropped here: the KMS lookups hand out keys mutably, so a Decrypt marks its key
+//!    changed without changing it, and this check keeps such reads away from the database. Real changes join the
+//!    *pending* batch (a map, so a later version of a record replaces an earlier one).
+//! 2. If nothing is pending and no commit is in flight, every change the request made or saw is already durable:
+//!    the response goes out. This is the read hot path — one lock, no database.
+//! 3. Otherwise the request takes its turn on the commit mutex, takes the whole pending batch and commits it in one
+//!    write transaction on a blocking thread. Requests that finish while a commit is in flight pile up in the
+//!    pending batch and are written by the next commit together: one fsync for many requests.
+//! 4. The response is sent only after the commit that holds its changes returned. A failed commit puts its records
+//!    back into the pending batch (newer versions win) and the request answers an internal error.
+//!
+//! In memory mode step 1 only clears the dirty sets, so nothing grows with traffic and nothing is serialised.
 
+pub mod database;
+pub mod memory;
 pub mod tracked;
 
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use database::Database;
+pub use memory::MemoryBackend;
 pub use tracked::Tracked;
+
+/// One record as the backend stores it: its key (`<scope>/<collection>/<name>`) and its serialised bytes.
+pub type Record = (String, Vec<u8>);
+/// A batch of changes: the new bytes of each changed record, or `None` for a removed one.
+pub type Changes = BTreeMap<String, Option<Vec<u8>>>;
+
+/// What went wrong in the storage layer; the message is meant for the operator as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The data directory cannot be used (missing permissions, another process, a newer format, corruption).
+    #[error("{0}")]
+    Open(String),
+    /// A commit, load or replace failed.
+    #[error("{0}")]
+    Io(String),
+    /// A stored record cannot be read back.
+    #[error("{0}")]
+    Record(String),
+}
+
+/// Where records are kept. Implementations: [`MemoryBackend`], [`Database`].
+pub trait Backend: Send + Sync + 'static {
+    /// False for the memory backend: the services' maps are the only copy, so nothing needs serialising.
+    fn is_durable(&self) -> bool;
+    /// Every record of `service`.
+    fn load(&self, service: &str) -> Result<Vec<Record>, StorageError>;
+    /// Applies `changes` to `service`'s records atomically; durable when this returns Ok.
+    fn commit(&self, service: &str, changes: &Changes) -> Result<(), StorageError>;
+    /// Replaces all of `service`'s records with `records`, atomically and durably (reset, import).
+    fn replace(&self, service: &str, records: &[Record]) -> Result<(), StorageError>;
+}
+
+/// A service's state as records: the storage layer walks its Tracked collections through [`Persisted::visit`].
+pub trait Persisted: Default + Send {
+    /// Calls `visitor` once per Tracked collection, with the scope prefix of its record keys (`<scope>`) and the
+    /// collection's name. This is the one list of what is persisted.
+    fn visit<V: Visitor>(&mut self, visitor: &mut V) -> Result<(), StorageError>;
+    /// Puts one stored record (key `<scope>/<collection>/<name>`) back in place while loading.
+    fn load_record(&mut self, key: &str, bytes: &[u8]) -> Result<(), String>;
+    /// After every record is loaded: check the state and rebuild derived indexes.
+    fn finish_load(&mut self) -> Result<(), String>;
+}
+
+/// Something done to each Tracked collection of a [`Persisted`] state.
+pub trait Visitor {
+    fn collection<V: Serialize + DeserializeOwned>(
+        &mut self,
+        scope: &str,
+        name: &'static str,
+        map: &mut Tracked<V>,
+    ) -> Result<(), StorageError>;
+}
+
+/// Loads one record into the collection named by `collection` (used by [`Persisted::load_record`]).
+pub struct LoadOne<'a> {
+    pub collection: &'a str,
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+    pub found: bool,
+}
+
+impl Visitor for LoadOne<'_> {
+    fn collection<V: Serialize + DeserializeOwned>(
+        &mut self,
+        _scope: &str,
+        name: &'static str,
+        map: &mut Tracked<V>,
+    ) -> Result<(), StorageError> {
+        if self.found || name != self.collection {
+            return Ok(());
+        }
+        self.found = true;
+        let value: V = serde_json::from_slice(self.bytes)
+            .map_err(|e| StorageError::Record(format!("{}/{}: {e}", self.collection, self.name)))?;
+        map.insert(self.name.to_string(), value);
+        Ok(())
+    }
+}
+
+/// Splits a record key `<scope>/<collection>/<name>` whose scope has `scope_parts` segments.
+pub fn split_key(key: &str, scope_parts: usize) -> Option<(&str, &str, &str)> {
+    let mut end = 0;
+    for _ in 0..scope_parts {
+        let next = key[end..].find('/')?;
+        end += next + 1;
+    }
+    let scope = key.get(..end.checked_sub(1)?)?;
+    let (collection, name) = key.get(end..)?.split_once('/')?;
+    if scope.is_empty() || collection.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some((scope, collection, name))
+}
+
+struct Forget;
+
+impl Visitor for Forget {
+    fn collection<V: Serialize + DeserializeOwned>(
+        &mut self,
+        _: &str,
+        _: &'static str,
+        map: &mut Tracked<V>,
+    ) -> Result<(), StorageError> {
+        if map.is_dirty() {
+            map.mark_clean();
+        }
+        Ok(())
+    }
+}
+
+/// Every record, serialised (import, reset: the whole table is rewritten).
+struct All {
+    out: Vec<Record>,
+}
+
+impl Visitor for All {
+    fn collection<V: Serialize + DeserializeOwned>(
+        &mut self,
+        scope: &str,
+        name: &'static str,
+        map: &mut Tracked<V>,
+    ) -> Result<(), StorageError> {
+        for (key, value) in map.iter() {
+            let bytes = encode(scope, name, key, value)?;
+            self.out.push((format!("{scope}/{name}/{key}"), bytes));
+        }
+        map.mark_clean();
+        Ok(())
+    }
+}
+
+/// Changed records into the pending batch, skipping those whose bytes did not change.
+struct Drain<'a> {
+    pending: &'a mut Pending,
+}
+
+impl Visitor for Drain<'_> {
+    fn collection<V: Serialize + DeserializeOwned>(
+        &mut self,
+        scope: &str,
+        name: &'static str,
+        map: &mut Tracked<V>,
+    ) -> Result<(), StorageError> {
+        if !map.is_dirty() {
+            return Ok(());
+        }
+        for (key, value) in map.drain() {
+            let record = format!("{scope}/{name}/{key}");
+            match value {
+                Some(value) => {
+                    let bytes = encode(scope, name, &key, value)?;
+                    let digest = self.pending.digest(&bytes);
+                    if self.pending.digests.get(&record) != Some(&digest) {
+                        self.pending.digests.insert(record.clone(), digest);
+                        self.pending.batch.insert(record, Some(bytes));
+                    }
+                }
+                None => {
+                    if self.pending.digests.remove(&record).is_some() {
+                        self.pending.batch.insert(record, None);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn encode<V: Serialize>(scope: &str, name: &str, key: &str, value: &V) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|e| StorageError::Record(format!("cannot serialise {scope}/{name}/{key}: {e}")))
+}
+
+/// Changes drained but not yet durable, and what the backend holds (or will hold once they are committed).
+struct Pending {
+    batch: Changes,
+    /// A commit of a batch taken from here is running.
+    committing: bool,
+    /// Record key → 128-bit digest of the bytes last handed to the backend. Two keyed SipHashes: collisions between
+    /// two versions of one record are not a practical concern, and no crypto crate is needed outside src/crypto.
+    digests: HashMap<String, [u64; 2]>,
+    hashers: [RandomState; 2],
+}
+
+impl Pending {
+    fn digest(&self, bytes: &[u8]) -> [u64; 2] {
+        [self.hashers[0].hash_one(bytes), self.hashers[1].hash_one(bytes)]
+    }
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    service: &'static str,
+    /// One commit at a time, in the order batches were taken.
+    turn: Arc<tokio::sync::Mutex<()>>,
+    pending: Mutex<Pending>,
+}
+
+/// The storage of one service: loads its state at start, persists its changes after every request.
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+impl Storage {
+    /// Storage on `backend`, for the service whose records are kept under `service` (a table name).
+    pub fn new(backend: Arc<dyn Backend>, service: &'static str) -> Storage {
+        Storage {
+            inner: Arc::new(Inner {
+                backend,
+                service,
+                turn: Arc::new(tokio::sync::Mutex::new(())),
+                pending: Mutex::new(Pending {
+                    batch: Changes::new(),
+                    committing: false,
+                    digests: HashMap::new(),
+                    hashers: [RandomState::new(), RandomState::new()],
+                }),
+            }),
+        }
+    }
+
+    /// In-memory only: nothing persisted.
+    pub fn memory(service: &'static str) -> Storage {
+        Storage::new(Arc::new(MemoryBackend), service)
+    }
+
+    /// Whether changes outlive the process.
+    pub fn is_durable(&self) -> bool {
+        self.inner.backend.is_durable()
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        self.inner.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the service's state from the backend (empty for the memory backend). Returns it with the number of
+    /// records read. Blocking: call at start-up.
+    pub fn load<S: Persisted>(&self) -> Result<(S, usize), StorageError> {
+        let service = self.inner.service;
+        let records = self.inner.backend.load(service)?;
+        let count = records.len();
+        let mut state = S::default();
+        let mut pending = self.pending();
+        for (key, bytes) in records {
+            state
+                .load_record(&key, &bytes)
+                .map_err(|e| StorageError::Record(format!("stored {service} record \"{key}\" is unreadable: {e}")))?;
+            let digest = pending.digest(&bytes);
+            pending.digests.insert(key, digest);
+        }
+        drop(pending);
+        state
+            .finish_load()
+            .map_err(|e| StorageError::Record(format!("the stored {service} state is inconsistent: {e}")))?;
+        state.visit(&mut Forget)?;
+        Ok((state, count))
+    }
+
+    /// Makes every change to `state` since the last call durable (see the module doc). Call after every request,
+    /// success or error, before the response is sent; an error means the request's changes may not be on disk.
+    pub async fn persist<S: Persisted>(&self, state: &Mutex<S>) -> Result<(), StorageError> {
+        {
+            let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+            if !self.is_durable() {
+                return guard.visit(&mut Forget);
+            }
+            let mut pending = self.pending();
+            guard.visit(&mut Drain { pending: &mut pending })?;
+            if pending.batch.is_empty() && !pending.committing {
+                return Ok(());
+            }
+        }
+        // Something is pending or being committed: wait for our turn, then commit whatever is pending by then.
+        let turn = self.inner.turn.clone().lock_owned().await;
+        let inner = self.inner.clone();
+        // The commit runs to the end even if this request is abandoned: the turn moves into the blocking task.
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            commit_pending(&inner)
+        })
+        .await
+        .map_err(|e| StorageError::Io(format!("the commit task failed: {e}")))?
+    }
+
+    /// Replaces `state` with `new` and the backend's records with `new`'s, atomically for readers of either.
+    /// Blocking (takes the commit turn): call from a blocking thread, never from an async worker.
+    pub fn replace<S: Persisted>(&self, state: &Mutex<S>, mut new: S) -> Result<(), StorageError> {
+        if !self.is_durable() {
+            new.visit(&mut Forget)?;
+            *state.lock().unwrap_or_else(|p| p.into_inner()) = new;
+            return Ok(());
+        }
+        let _turn = self.inner.turn.blocking_lock();
+        let mut all = All { out: Vec::new() };
+        new.visit(&mut all)?;
+        self.inner.backend.replace(self.inner.service, &all.out)?;
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending();
+        pending.batch.clear();
+        pending.digests.clear();
+        for (key, bytes) in &all.out {
+            let digest = pending.digest(bytes);
+            pending.digests.insert(key.clone(), digest);
+        }
+        *guard = new;
+        Ok(())
+    }
+}
+
+/// Commits the pending batch (the caller holds the turn). On failure the batch goes back, under newer versions.
+fn commit_pending(inner: &Inner) -> Result<(), StorageError> {
+    let batch = {
+        let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.batch.is_empty() {
+            return Ok(());
+        }
+        pending.committing = true;
+        std::mem::take(&mut pending.batch)
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        inner.backend.commit(inner.service, &batch)
+    }))
+    .unwrap_or_else(|_| Err(StorageError::Io("the database panicked during a commit".to_string())));
+    let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+    pending.committing = false;
+    if let Err(e) = &result {
+        tracing::error!(service = inner.service, error = %e, "commit failed; its records stay pending");
+        for (key, value) in batch {
+            pending.batch.entry(key).or_insert(value);
+        }
+    }
+    result
+}
+
+/// The backend for a data directory, or the memory backend without one.
+pub fn open(data_dir: Option<&std::path::Path>) -> Result<Arc<dyn Backend>, StorageError> {
+    match data_dir {
+        Some(dir) => Ok(Arc::new(Database::open(dir)?)),
+        None => Ok(Arc::new(MemoryBackend)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_keys_split_at_the_scope() {
+        assert_eq!(
+            split_key("111122223333/us-east-1/aliases/alias/x", 2),
+            Some(("111122223333/us-east-1", "aliases", "alias/x"))
+        );
+        assert_eq!(split_key("vault/secrets/a", 1), Some(("vault", "secrets", "a")));
+        assert_eq!(split_key("vault/secrets", 1), None);
+        assert_eq!(split_key("a/b/c", 2), None);
+        assert_eq!(split_key("/x/y", 1), None);
+    }
+}
