@@ -392,7 +392,8 @@ pub async fn get_parameters_for_import(kms: &Kms, scope: &Scope, input: Value) -
     let private = tokio::task::spawn_blocking(move || wrap::wrapping_key(bits))
         .await
         .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))??;
-    let valid_to_ms = now + PARAMETERS_VALID_MS;
+    // Valid for 24 hours from when the parameters are issued (after the wrapping key exists).
+    let valid_to_ms = kms.now_ms() + PARAMETERS_VALID_MS;
     let public_key = wrap::public_key_der(&private)?;
     let import_token = wrap::seal_token(&wrap::Token {
         key_arn: arn.clone(),
