@@ -339,15 +339,16 @@ async fn create_key_checks_key_usage_against_key_spec() {
         ),
         "ValidationException"
     );
+    // ML-DSA keys exist now (tests/kms_pq.rs) and are SIGN_VERIFY only.
     assert_eq!(
         code(
             kms.create_key()
                 .key_spec(KeySpec::MlDsa44)
-                .key_usage(KeyUsageType::SignVerify)
+                .key_usage(KeyUsageType::EncryptDecrypt)
                 .send()
                 .await
         ),
-        "UnsupportedOperationException"
+        "ValidationException"
     );
 
     // Symmetric keys cannot sign or export a public key.
