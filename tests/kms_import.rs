@@ -593,6 +593,17 @@ async fn deleted_material_comes_back_only_as_the_same_material() {
     assert_eq!(state(&kms, &key).await, KeyState::Enabled);
     assert_eq!(decrypt(&kms, &blob).await, b"kept");
 
+    // Cancelling the deletion of a key without its material leaves it waiting for the import.
+    kms.delete_imported_key_material().key_id(&key).send().await.unwrap();
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    kms.cancel_key_deletion().key_id(&key).send().await.unwrap();
+    assert_eq!(state(&kms, &key).await, KeyState::PendingImport);
+
     // Keys KMS made itself have nothing to import or delete.
     let native = symmetric_key(&kms).await;
     for result in [

@@ -431,7 +431,12 @@ pub fn cancel_key_deletion(kms: &Kms, scope: &Scope, input: Value) -> Result<Val
     let Some(key) = region.keys.get_mut(&key_id) else {
         return Err(KmsError::NotFound(format!("Key '{}' does not exist", req.key_id)));
     };
-    key.state = KeyState::Disabled;
+    // A key whose imported material is missing (never imported, deleted, expired) goes back to PendingImport.
+    key.state = if key.import.as_ref().is_some_and(|i| !i.all_imported()) {
+        KeyState::PendingImport
+    } else {
+        KeyState::Disabled
+    };
     key.pending_window_days = None;
     let arn = key.arn();
     drop(store);
