@@ -251,14 +251,19 @@ impl InitFile {
         Ok(file)
     }
 
-    /// Ids and aliases are unique per account and region; secret versions per secret.
+    /// Key ids are unique in the file (AWS key ids are globally unique; a multi-Region key reaches other regions
+    /// with ReplicateKey), aliases per account and region, secret versions per secret.
     fn check_duplicates(&self) -> Result<(), String> {
-        let mut ids = BTreeSet::new();
+        let mut ids = BTreeMap::new();
         let mut aliases = BTreeMap::new();
         for key in &self.keys {
             let scope = format!("{}/{}", key.scope.account_id, key.scope.region);
-            if !ids.insert((scope.clone(), key.key_id.clone())) {
-                return Err(format!("key {} appears twice in {scope}", key.key_id));
+            if let Some(first) = ids.insert(key.key_id.clone(), scope.clone()) {
+                return Err(format!(
+                    "key {} appears twice (in {first} and in {scope}); key ids are unique, replicas of a \
+                     multi-Region key are made with ReplicateKey",
+                    key.key_id
+                ));
             }
             for alias in &key.aliases {
                 if let Some(other) = aliases.insert((scope.clone(), alias.clone()), key.key_id.clone()) {

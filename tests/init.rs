@@ -230,6 +230,55 @@ fn other_mistakes_are_explained() {
 }
 
 #[tokio::test]
+async fn a_multi_region_key_from_the_file_replicates_with_its_material() {
+    let id = "mrk-0123456789abcdef0123456789abcdef";
+    let material = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let path = temp_file(
+        "mrk.yaml",
+        &format!("kms:\n  keys:\n    - id: {id}\n      region: us-west-2\n      material: {material}\n"),
+    );
+    let server = start_with(&path).await;
+    let west = common::client_in(&server, "us-west-2");
+    let meta = west
+        .describe_key()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(meta.multi_region, Some(true));
+    let config = meta.multi_region_configuration.expect("MultiRegionConfiguration");
+    assert_eq!(config.primary_key.unwrap().region.as_deref(), Some("us-west-2"));
+    let blob = west
+        .encrypt()
+        .key_id(id)
+        .plaintext(Blob::new(b"everywhere".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    west.replicate_key()
+        .key_id(id)
+        .replica_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    let eu = common::client_in(&server, "eu-west-1");
+    let out = eu.decrypt().ciphertext_blob(blob).key_id(id).send().await.unwrap();
+    assert_eq!(out.plaintext.unwrap().into_inner(), b"everywhere");
+
+    // The same id in two regions of one file is refused: replicas come from ReplicateKey.
+    let err = parse_err(&format!(
+        "kms:\n  keys:\n    - id: {id}\n    - id: {id}\n      region: eu-west-1\n"
+    ));
+    assert!(err.contains("appears twice"), "{err}");
+    let _ = std::fs::remove_file(path);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_bad_file_fails_the_start_naming_the_file() {
     let path = temp_file(
         "bad.yaml",

@@ -221,4 +221,50 @@ mod tests {
         tracker.clear();
         assert!(tracker.get("arn:src").is_none());
     }
+
+    /// Timing only (`cargo test --release --lib last_usage_cost -- --ignored --nocapture`): what recording adds to
+    /// a tracked operation, next to the in-process cost of the Encrypt call it follows.
+    #[tokio::test]
+    #[ignore]
+    async fn last_usage_cost() {
+        use crate::aws::{AwsJsonService, RequestContext};
+        use std::time::Instant;
+
+        let tracker = Tracker::new(0);
+        let outputs: Vec<Value> = (0..1000)
+            .map(|i| json!({"KeyId": format!("arn:aws:kms:us-east-1:000000000000:key/{i:08x}-0000-4000-8000-000000000000"), "CiphertextBlob": "AAAA"}))
+            .collect();
+        let request_id = "6f1d5a34-1c0e-4b8e-9c55-0d3f2a9b7e21";
+        for output in &outputs {
+            tracker.record("Encrypt", output, request_id, 0);
+        }
+        let rounds = 1_000_000;
+        let started = Instant::now();
+        for i in 0..rounds {
+            let op = Tracker::tracked(if i % 2 == 0 { "Encrypt" } else { "Decrypt" }).unwrap();
+            tracker.record(op, &outputs[i % outputs.len()], request_id, i as i64);
+        }
+        let per_record = started.elapsed() / rounds as u32;
+
+        let kms = Kms::new(crate::clock::Clock::new());
+        let created = kms
+            .call(RequestContext::default(), "CreateKey", json!({}))
+            .await
+            .unwrap();
+        let key = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let input = json!({"KeyId": key, "Plaintext": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"});
+        let calls = 100_000;
+        let started = Instant::now();
+        for _ in 0..calls {
+            let ctx = RequestContext {
+                request_id: request_id.to_string(),
+                ..RequestContext::default()
+            };
+            kms.call(ctx, "Encrypt", input.clone()).await.unwrap();
+        }
+        let per_encrypt = started.elapsed() / calls;
+        eprintln!(
+            "record: {per_record:?} per tracked call (1000 keys); in-process Encrypt (64 B) incl. record: {per_encrypt:?}"
+        );
+    }
 }
