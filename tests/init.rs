@@ -646,6 +646,60 @@ async fn applying_the_example_again_changes_nothing() {
 }
 
 #[tokio::test]
+async fn with_a_data_directory_restarts_keep_seeded_and_changed_state() {
+    let dir = std::env::temp_dir().join(common::unique("trent-init-data"));
+    let config = || trent::Config {
+        data_dir: Some(dir.clone()),
+        init: Some(example()),
+        ..trent::Config::ephemeral()
+    };
+    let first = trent::Server::start(config()).await.expect("first start");
+    let kms = common::client_in(&first, "us-east-1");
+    kms.disable_key().key_id(SYMMETRIC_ID).send().await.unwrap();
+    secrets_client(&first, None)
+        .set_secret(
+            "database-password",
+            azure_security_keyvault_secrets::models::SetSecretParameters {
+                value: Some("changed-by-the-app".into()),
+                ..Default::default()
+            }
+            .try_into()
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let kms_doc = export(&first.kms_endpoint()).await;
+    let kv_doc = export(&first.keyvault_endpoint()).await;
+    first.stop().await;
+
+    // The second start applies the same file to the restored state: nothing changes, the generated RSA key keeps
+    // its material, the application's changes stay.
+    let second = trent::Server::start(config()).await.expect("second start");
+    assert_eq!(export(&second.kms_endpoint()).await, kms_doc);
+    assert_eq!(export(&second.keyvault_endpoint()).await, kv_doc);
+    let kms = common::client_in(&second, "us-east-1");
+    let meta = kms
+        .describe_key()
+        .key_id(SYMMETRIC_ID)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(meta.key_state, Some(KeyState::Disabled));
+    let latest = secrets_client(&second, None)
+        .get_secret("database-password", None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
+    assert_eq!(latest.value.as_deref(), Some("changed-by-the-app"));
+    second.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn a_key_with_the_same_id_and_other_material_is_an_error_that_changes_nothing() {
     let server = start_with(&repo_path("tests/fixtures/init.yaml")).await;
     let before = export(&server.kms_endpoint()).await;
