@@ -100,11 +100,25 @@ pub fn material_id(key_id: &str, material: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// True when material `m` is imported and its `ValidTo` has passed as of `now_ms`.
+fn is_due(m: &ImportedMaterial, now_ms: i64) -> bool {
+    m.imported && m.valid_to_ms.is_some_and(|at| at <= now_ms)
+}
+
+/// True when some material of `key` has expired as of `now_ms` ([`expire_due`] has work to do). Read-only, so a
+/// lookup need not take the record mutably (which marks it changed for storage) when nothing expires.
+pub fn has_expired(key: &KeyRecord, now_ms: i64) -> bool {
+    key.import.as_ref().is_some_and(|info| {
+        info.versions.iter().any(|m| is_due(m, now_ms))
+            || info.pending.as_ref().is_some_and(|p| is_due(&p.info, now_ms))
+    })
+}
+
 /// Deletes material whose `ValidTo` has passed as of `now_ms` (the key goes to PendingImport unless it is
 /// pending deletion). Called whenever a key is looked up, like automatic rotation.
 pub fn expire_due(key: &mut KeyRecord, now_ms: i64) {
     let Some(info) = key.import.as_mut() else { return };
-    let due = |m: &ImportedMaterial| m.imported && m.valid_to_ms.is_some_and(|at| at <= now_ms);
+    let due = |m: &ImportedMaterial| is_due(m, now_ms);
     if info.pending.as_ref().is_some_and(|p| due(&p.info)) {
         info.pending = None;
     }

@@ -654,8 +654,10 @@ pub fn resolve(
         )));
     }
     region.rotate_if_due(&key_id, now_ms);
-    if let Some(key) = region.keys.get_mut(&key_id) {
-        super::import::expire_due(key, now_ms);
+    if region.keys.get(&key_id).is_some_and(|k| super::import::has_expired(k, now_ms)) {
+        if let Some(key) = region.keys.get_mut(&key_id) {
+            super::import::expire_due(key, now_ms);
+        }
     }
     super::replication::sync(store, &scope, &key_id, now_ms);
     Ok((scope, key_id))
