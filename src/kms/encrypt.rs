@@ -386,11 +386,11 @@ struct GenerateRandomResponse {
     plaintext: Vec<u8>,
 }
 
-pub fn generate_random(_kms: &Kms, _scope: &Scope, input: Value) -> Result<Value, KmsError> {
+pub fn generate_random(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
     let req: GenerateRandomRequest = request(input)?;
     no_recipient(&req.recipient)?;
-    if req.custom_key_store_id.is_some() {
-        return Err(KmsError::unsupported("Custom key stores"));
+    if let Some(id) = &req.custom_key_store_id {
+        super::custom_key_stores::check_generate_random(kms, scope, id)?;
     }
     let Some(n) = req.number_of_bytes else {
         return Err(KmsError::Validation("NumberOfBytes is required.".into()));

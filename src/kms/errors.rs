@@ -50,6 +50,20 @@ pub enum KmsError {
     #[error("{0}")]
     Tag(String),
     #[error("{0}")]
+    CustomKeyStoreNotFound(String),
+    #[error("{0}")]
+    CustomKeyStoreInvalidState(String),
+    #[error("{0}")]
+    CustomKeyStoreNameInUse(String),
+    #[error("{0}")]
+    CustomKeyStoreHasCmks(String),
+    #[error("{0}")]
+    CloudHsmClusterNotFound(String),
+    #[error("{0}")]
+    XksProxyUriInUse(String),
+    #[error("{0}")]
+    XksProxyVpcEndpointServiceNotFound(String),
+    #[error("{0}")]
     Unsupported(String),
     #[error("{0}")]
     DryRun(String),
@@ -85,6 +99,13 @@ impl KmsError {
             KmsError::InvalidGrantToken(_) => "InvalidGrantTokenException",
             KmsError::LimitExceeded(_) => "LimitExceededException",
             KmsError::Tag(_) => "TagException",
+            KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
+            KmsError::CustomKeyStoreInvalidState(_) => "CustomKeyStoreInvalidStateException",
+            KmsError::CustomKeyStoreNameInUse(_) => "CustomKeyStoreNameInUseException",
+            KmsError::CustomKeyStoreHasCmks(_) => "CustomKeyStoreHasCMKsException",
+            KmsError::CloudHsmClusterNotFound(_) => "CloudHsmClusterNotFoundException",
+            KmsError::XksProxyUriInUse(_) => "XksProxyUriInUseException",
+            KmsError::XksProxyVpcEndpointServiceNotFound(_) => "XksProxyVpcEndpointServiceNotFoundException",
             KmsError::Unsupported(_) => "UnsupportedOperationException",
             KmsError::DryRun(_) => "DryRunOperationException",
             KmsError::Serialization(_) => "SerializationException",
@@ -134,6 +155,13 @@ mod tests {
             KmsError::InvalidGrantToken(String::new()),
             KmsError::LimitExceeded(String::new()),
             KmsError::Tag(String::new()),
+            KmsError::CustomKeyStoreNotFound(String::new()),
+            KmsError::CustomKeyStoreInvalidState(String::new()),
+            KmsError::CustomKeyStoreNameInUse(String::new()),
+            KmsError::CustomKeyStoreHasCmks(String::new()),
+            KmsError::CloudHsmClusterNotFound(String::new()),
+            KmsError::XksProxyUriInUse(String::new()),
+            KmsError::XksProxyVpcEndpointServiceNotFound(String::new()),
             KmsError::Unsupported(String::new()),
             KmsError::DryRun(String::new()),
             KmsError::Internal(String::new()),

@@ -158,16 +158,8 @@ fn validate_create(req: &CreateKeyRequest, scope: &Scope) -> Result<(KeySpec, St
         .or(req.customer_master_key_spec.as_deref())
         .unwrap_or("SYMMETRIC_DEFAULT");
     let origin = req.origin.as_deref().unwrap_or("AWS_KMS");
-    if origin != "AWS_KMS" && origin != "EXTERNAL" {
+    if origin != "AWS_KMS" && origin != "EXTERNAL" && !super::custom_key_stores::is_custom_origin(origin) {
         return Err(KmsError::unsupported(format!("Origin {origin}")));
-    }
-    if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
-        return Err(KmsError::unsupported("Custom key stores"));
-    }
-    if req.multi_region == Some(true) && req.custom_key_store_id.is_some() {
-        return Err(KmsError::Unsupported(
-            "Multi-Region keys are not supported in custom key stores.".into(),
-        ));
     }
     let Some(spec) = KeySpec::parse(spec_name) else {
         // Every KeySpec of the model parses; this guards a model newer than the code.
@@ -207,6 +199,14 @@ pub(super) fn default_policy(account: &str) -> String {
 pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsError> {
     let req: CreateKeyRequest = request(input)?;
     let (spec, usage) = validate_create(&req, scope)?;
+    super::custom_key_stores::check_create_key(
+        kms,
+        scope,
+        req.origin.as_deref().unwrap_or("AWS_KMS"),
+        req.custom_key_store_id.as_deref(),
+        req.xks_key_id.as_deref(),
+        req.multi_region == Some(true),
+    )?;
     if let Some(policy) = &req.policy {
         super::policies::validate_policy(policy)?;
     }

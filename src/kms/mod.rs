@@ -11,6 +11,7 @@ pub mod agreement;
 pub mod aliases;
 pub mod asymmetric;
 mod common;
+pub mod custom_key_stores;
 pub mod data_key_pair;
 pub mod encrypt;
 pub mod errors;
@@ -168,6 +169,13 @@ impl AwsJsonService for Kms {
             "TagResource" => tags::tag_resource(self, s, input),
             "UntagResource" => tags::untag_resource(self, s, input),
             "ListResourceTags" => tags::list_resource_tags(self, s, input),
+            // custom_key_stores.rs
+            "CreateCustomKeyStore" => custom_key_stores::create_custom_key_store(self, s, input),
+            "DescribeCustomKeyStores" => custom_key_stores::describe_custom_key_stores(self, s, input),
+            "UpdateCustomKeyStore" => custom_key_stores::update_custom_key_store(self, s, input),
+            "ConnectCustomKeyStore" => custom_key_stores::connect_custom_key_store(self, s, input),
+            "DisconnectCustomKeyStore" => custom_key_stores::disconnect_custom_key_store(self, s, input),
+            "DeleteCustomKeyStore" => custom_key_stores::delete_custom_key_store(self, s, input),
             // replication.rs
             "ReplicateKey" => replication::replicate_key(self, s, input),
             "UpdatePrimaryRegion" => replication::update_primary_region(self, s, input),
@@ -411,10 +419,10 @@ pub(crate) mod tests {
     async fn unimplemented_operations_are_refused_by_name() {
         let kms = Kms::new(Clock::new());
         let err = kms
-            .call(RequestContext::default(), "ConnectCustomKeyStore", json!({}))
+            .call(RequestContext::default(), "OperationOfAFutureModel", json!({}))
             .await
             .unwrap_err();
         assert_eq!(err.code, "UnsupportedOperationException");
-        assert_eq!(err.message, "ConnectCustomKeyStore is not supported by trent yet");
+        assert_eq!(err.message, "OperationOfAFutureModel is not supported by trent yet");
     }
 }

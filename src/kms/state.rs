@@ -234,6 +234,9 @@ pub struct RegionStore {
     /// Every rotation of this region's keys, on demand and automatic (rotations.rs).
     #[serde(default)]
     pub rotations: super::rotations::RotationLog,
+    /// Custom key stores of this account and region (custom_key_stores.rs).
+    #[serde(default)]
+    pub custom_key_stores: Tracked<super::custom_key_stores::CustomKeyStoreRecord>,
 }
 
 impl RegionStore {
@@ -342,6 +345,7 @@ impl RegionStore {
         v.collection(scope, "aliases", &mut self.aliases)?;
         v.collection(scope, "grants", &mut self.grants.by_key)?;
         v.collection(scope, "rotations", &mut self.rotations.entries)?;
+        v.collection(scope, "custom_key_stores", &mut self.custom_key_stores)?;
         Ok(())
     }
 }

@@ -167,7 +167,7 @@ test("aliases, rotation, tags", async () => {
   assert.deepEqual(Tags, [{ TagKey: "k", TagValue: "v" }]);
 });
 
-test("errors: not found, validation, other region, unsupported", async () => {
+test("errors: not found, validation, other region, no CloudHSM cluster", async () => {
   const missing = await rejection(kms.send(new DescribeKeyCommand({ KeyId: randomUUID() })));
   assert.equal(missing.name, "NotFoundException");
   assert.equal(missing.$metadata.httpStatusCode, 400);
@@ -180,7 +180,7 @@ test("errors: not found, validation, other region, unsupported", async () => {
   const elsewhere = await rejection(client("eu-west-1").send(new DescribeKeyCommand({ KeyId })));
   assert.equal(elsewhere.name, "NotFoundException");
 
-  const unsupported = await rejection(
+  const noCluster = await rejection(
     kms.send(
       new CreateCustomKeyStoreCommand({
         CustomKeyStoreName: unique("store"),
@@ -190,6 +190,6 @@ test("errors: not found, validation, other region, unsupported", async () => {
       }),
     ),
   );
-  assert.equal(unsupported.name, "UnsupportedOperationException");
-  assert.match(unsupported.message, /CreateCustomKeyStore/);
+  assert.equal(noCluster.name, "CloudHsmClusterNotFoundException");
+  assert.match(noCluster.message, /cluster-234567abcde/);
 });

@@ -520,12 +520,12 @@ def test_raw_request_works_end_to_end(kms):
     assert len(base64.b64decode(body["Plaintext"])) == 16
 
 
-def test_model_operation_that_is_not_emulated_is_unsupported(kms):
+def test_a_cloudhsm_key_store_needs_a_cluster_that_cannot_exist_here(kms):
     with pytest.raises(ClientError) as e:
         kms.create_custom_key_store(CustomKeyStoreName="compat", CloudHsmClusterId="cluster-234567abcde",
                                     TrustAnchorCertificate="cert", KeyStorePassword="password")
-    assert code_of(e) == "UnsupportedOperationException"
-    assert "CreateCustomKeyStore" in message_of(e)
+    assert code_of(e) == "CloudHsmClusterNotFoundException"
+    assert "cluster-234567abcde" in message_of(e)
 
 
 def test_a_fresh_client_per_region_works(unique):
