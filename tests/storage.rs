@@ -562,7 +562,7 @@ async fn reset_and_import_replace_what_is_on_disk() {
         .collect();
     assert_eq!(
         keys,
-        [kept.clone()],
+        std::slice::from_ref(&kept),
         "the key created after the export ({extra}) was replaced by the import"
     );
     assert!(vault.get_secret("gone", None).await.is_err());

@@ -380,6 +380,120 @@ pub fn open(data_dir: Option<&std::path::Path>) -> Result<Arc<dyn Backend>, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::{AwsJsonService, RequestContext};
+    use crate::clock::Clock;
+    use crate::kms::Kms;
+    use serde_json::{json, Value};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A durable backend in memory that counts commits.
+    #[derive(Default)]
+    struct Counting {
+        commits: AtomicUsize,
+        records: Mutex<BTreeMap<String, Vec<u8>>>,
+    }
+
+    impl Backend for Counting {
+        fn is_durable(&self) -> bool {
+            true
+        }
+        fn load(&self, _: &str) -> Result<Vec<Record>, StorageError> {
+            Ok(self.records.lock().unwrap().clone().into_iter().collect())
+        }
+        fn commit(&self, _: &str, changes: &Changes) -> Result<(), StorageError> {
+            self.commits.fetch_add(1, Ordering::SeqCst);
+            let mut records = self.records.lock().unwrap();
+            for (key, value) in changes {
+                match value {
+                    Some(bytes) => records.insert(key.clone(), bytes.clone()),
+                    None => records.remove(key),
+                };
+            }
+            Ok(())
+        }
+        fn replace(&self, _: &str, all: &[Record]) -> Result<(), StorageError> {
+            *self.records.lock().unwrap() = all.iter().cloned().collect();
+            Ok(())
+        }
+    }
+
+    async fn call(kms: &Kms, operation: &str, input: Value) -> Value {
+        kms.call(RequestContext::default(), operation, input)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn reads_never_commit_and_each_write_commits_once() {
+        let backend = Arc::new(Counting::default());
+        let (kms, loaded) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
+        assert_eq!(loaded, 0);
+        let commits = || backend.commits.load(Ordering::SeqCst);
+        let key = call(&kms, "CreateKey", json!({})).await["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(commits(), 1);
+        // The lookups hand the key out mutably; its bytes do not change, so nothing is written.
+        for _ in 0..3 {
+            let blob =
+                call(&kms, "Encrypt", json!({"KeyId": key, "Plaintext": "aGk="})).await["CiphertextBlob"].clone();
+            call(&kms, "Decrypt", json!({"CiphertextBlob": blob})).await;
+            call(&kms, "GenerateDataKey", json!({"KeyId": key, "KeySpec": "AES_256"})).await;
+            call(&kms, "DescribeKey", json!({"KeyId": key})).await;
+            call(&kms, "ListKeys", json!({})).await;
+        }
+        assert_eq!(commits(), 1, "reads committed");
+        call(
+            &kms,
+            "TagResource",
+            json!({"KeyId": key, "Tags": [{"TagKey": "a", "TagValue": "b"}]}),
+        )
+        .await;
+        assert_eq!(commits(), 2);
+        call(&kms, "CreateAlias", json!({"AliasName": "alias/x", "TargetKeyId": key})).await;
+        assert_eq!(commits(), 3);
+        // A failed request that changed nothing commits nothing either.
+        let missing = kms
+            .call(RequestContext::default(), "DescribeKey", json!({"KeyId": "alias/none"}))
+            .await;
+        assert!(missing.is_err());
+        assert_eq!(commits(), 3);
+
+        // What was committed is the whole state: a second service loads it back.
+        let (again, loaded) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
+        assert_eq!(loaded, 2, "one key, one alias");
+        let described = call(&again, "ListResourceTags", json!({"KeyId": key})).await;
+        assert_eq!(described["Tags"][0]["TagKey"], "a");
+        let aliases = call(&again, "ListAliases", json!({"KeyId": key})).await;
+        assert_eq!(aliases["Aliases"][0]["AliasName"], "alias/x");
+        call(&again, "DeleteAlias", json!({"AliasName": "alias/x"})).await;
+        assert!(!backend.records.lock().unwrap().keys().any(|k| k.contains("/aliases/")));
+    }
+
+    #[tokio::test]
+    async fn memory_mode_keeps_no_dirty_records() {
+        let kms = Kms::new(Clock::new());
+        for _ in 0..3 {
+            call(&kms, "CreateKey", json!({})).await;
+        }
+        let mut store = kms.lock();
+        struct AnyDirty(bool);
+        impl Visitor for AnyDirty {
+            fn collection<V: Serialize + DeserializeOwned>(
+                &mut self,
+                _: &str,
+                _: &'static str,
+                map: &mut Tracked<V>,
+            ) -> Result<(), StorageError> {
+                self.0 |= map.is_dirty();
+                Ok(())
+            }
+        }
+        let mut any = AnyDirty(false);
+        store.visit(&mut any).unwrap();
+        assert!(!any.0, "the dirty sets grow with traffic in memory mode");
+    }
 
     #[test]
     fn record_keys_split_at_the_scope() {
