@@ -9,7 +9,7 @@
 //! Applying is idempotent: a record the file names and the state already has is left as it is (no new key
 //! material, no new secret version), so the same file can be given at every start. What the file cannot
 //! reconcile is an error that changes nothing: a key with the same id but another spec, usage or material, an
-//! alias that points at another key, a secret version id reused for other content.
+//! alias that points at another key, a secret version id reused for another value.
 //!
 //! Secret versions get a version id derived from their content (or the one the file gives), which is how a
 //! second start recognises a version it already added; an application's later changes to a seeded secret
@@ -298,8 +298,8 @@ impl InitFile {
     /// everything against the current state first; on any conflict returns an error and changes nothing.
     pub async fn apply(self, kms: Option<&Kms>, kv: Option<&KeyVault>) -> Result<Applied, InitError> {
         let file = std::sync::Arc::new(self);
-        // Key generation (RSA takes seconds) runs off the async workers; nothing serves requests yet, so the
-        // state cannot change between this look and the apply below (and the apply checks again anyway).
+        // Key generation (RSA takes seconds) runs off the async workers and outside the lock. At start nothing
+        // serves requests yet; on a running server (Server::apply_init) the apply below checks everything again.
         let generated = match kms {
             Some(_) if file.keys.iter().any(|k| k.material.is_none()) => {
                 let needed = file.generate_missing_indexes(kms);
@@ -311,13 +311,6 @@ impl InitFile {
             _ => BTreeMap::new(),
         };
         file.apply_with(kms, kv, generated)
-    }
-
-    /// Blocking form of [`InitFile::apply`] (generates key material on the calling thread).
-    pub fn apply_blocking(&self, kms: Option<&Kms>, kv: Option<&KeyVault>) -> Result<Applied, InitError> {
-        let needed = self.generate_missing_indexes(kms);
-        let generated = self.generate_for(&needed)?;
-        self.apply_with(kms, kv, generated)
     }
 
     /// The keys that need generated material: without material in the file and not in the state yet.
@@ -526,15 +519,11 @@ impl InitFile {
                     }
                     return Ok(());
                 }
+                // A version's value never changes; its properties may have been updated since it was seeded.
                 if let Some(existing) = vault.secrets.get(&k).and_then(|r| r.version(&s.version)) {
-                    if existing.value != s.value
-                        || existing.content_type != s.content_type
-                        || existing.tags != s.tags
-                        || existing.nbf != s.nbf
-                        || existing.exp != s.exp
-                    {
+                    if existing.value != s.value {
                         return Err(format!(
-                            "secret {} of vault {} already has version {} with other content than the file gives",
+                            "secret {} of vault {} already has version {} with another value than the file gives",
                             s.name, s.vault, s.version
                         ));
                     }

@@ -777,6 +777,37 @@ async fn a_changed_secret_value_adds_a_version_and_runtime_changes_survive() {
     let latest = client.get_secret("rotating", None).await.unwrap().into_model().unwrap();
     assert_eq!(latest.value.as_deref(), Some("set-by-app"));
 
+    // Properties of the seeded version updated by the application do not conflict with the file.
+    let seeded = first.resource_id().unwrap().version.unwrap();
+    client
+        .update_secret_properties(
+            "rotating",
+            azure_security_keyvault_secrets::models::UpdateSecretPropertiesParameters {
+                content_type: Some("text/changed".into()),
+                ..Default::default()
+            }
+            .try_into()
+            .unwrap(),
+            Some(
+                azure_security_keyvault_secrets::models::SecretClientUpdateSecretPropertiesOptions {
+                    secret_version: Some(seeded.clone()),
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server.apply_init(&path).await.unwrap().secret_versions_created, 0);
+
+    // An explicit version id that exists with another value is a conflict.
+    std::fs::write(
+        &path,
+        format!("keyvault:\n  secrets:\n    - name: rotating\n      value: other\n      version: {seeded}\n"),
+    )
+    .unwrap();
+    let err = server.apply_init(&path).await.unwrap_err().to_string();
+    assert!(err.contains("another value"), "{err}");
+
     // A new value in the file is a new version on top.
     std::fs::write(&path, "keyvault:\n  secrets:\n    - name: rotating\n      value: two\n").unwrap();
     let applied = server.apply_init(&path).await.unwrap();
