@@ -222,6 +222,23 @@ mod tests {
         assert!(tracker.get("arn:src").is_none());
     }
 
+    #[tokio::test]
+    async fn the_output_uses_only_members_of_the_model() {
+        let kms = Kms::new(crate::clock::Clock::new());
+        let call = crate::kms::tests::call;
+        let key = call(&kms, "CreateKey", json!({})).await["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let unused = call(&kms, "GetKeyLastUsage", json!({"KeyId": key})).await;
+        assert_eq!(unused["KeyLastUsage"], json!({}));
+        assert_eq!(unused["KeyId"], key.as_str());
+        call(&kms, "Encrypt", json!({"KeyId": key, "Plaintext": "aGk="})).await;
+        let used = call(&kms, "GetKeyLastUsage", json!({"KeyId": key})).await;
+        assert_eq!(used["KeyLastUsage"]["Operation"], "Encrypt");
+        assert!(used["KeyLastUsage"]["Timestamp"].as_f64().unwrap() >= used["KeyCreationDate"].as_f64().unwrap());
+    }
+
     /// Timing only (`cargo test --release --lib last_usage_cost -- --ignored --nocapture`): what recording adds to
     /// a tracked operation, next to the in-process cost of the Encrypt call it follows.
     #[tokio::test]
