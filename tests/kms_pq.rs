@@ -228,12 +228,15 @@ async fn ml_dsa_message_rules_and_errors() {
     );
     // DIGEST is not an ML-DSA message type; EXTERNAL_MU must be 64 bytes.
     assert_eq!(
-        code(sign_with(SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest, vec![1; 64]).await),
-        "ValidationException"
+        error(sign_with(SigningAlgorithmSpec::MlDsaShake256, MessageType::Digest, vec![1; 64]).await),
+        (
+            "ValidationException".to_string(),
+            "Message type DIGEST is incompatible with key spec ML_DSA_44.".to_string()
+        )
     );
     for len in [32, 63, 65] {
         assert_eq!(
-            code(
+            error(
                 sign_with(
                     SigningAlgorithmSpec::MlDsaShake256,
                     MessageType::ExternalMu,
@@ -241,7 +244,10 @@ async fn ml_dsa_message_rules_and_errors() {
                 )
                 .await
             ),
-            "ValidationException",
+            (
+                "ValidationException".to_string(),
+                "External Mu is invalid length for algorithm ML_DSA_SHAKE_256.".to_string()
+            ),
             "{len}"
         );
     }
@@ -417,27 +423,36 @@ async fn ed25519_keys_sign_verifiable_by_openssl_and_follow_the_message_type_rul
             .message(Blob::new(msg))
             .send()
     };
-    for (alg, mt, msg) in [
-        (SigningAlgorithmSpec::Ed25519Sha512, MessageType::Digest, digest.clone()),
+    for (alg, mt, msg, expected) in [
+        (
+            SigningAlgorithmSpec::Ed25519Sha512,
+            MessageType::Digest,
+            digest.clone(),
+            "Message type DIGEST is incompatible with algorithm ED25519_SHA_512.",
+        ),
         (
             SigningAlgorithmSpec::Ed25519PhSha512,
             MessageType::Raw,
             message.to_vec(),
+            "Message type RAW is incompatible with algorithm ED25519_PH_SHA_512.",
         ),
         (
             SigningAlgorithmSpec::Ed25519PhSha512,
             MessageType::Digest,
             digest[..32].to_vec(),
+            "Digest is invalid length for algorithm ED25519_PH_SHA_512.",
         ),
         (
             SigningAlgorithmSpec::Ed25519Sha512,
             MessageType::ExternalMu,
             digest.clone(),
+            "Message type EXTERNAL_MU is incompatible with algorithm ED25519_SHA_512.",
         ),
     ] {
+        let result = try_sign(alg.clone(), mt.clone(), msg).await;
         assert_eq!(
-            code(try_sign(alg.clone(), mt.clone(), msg).await),
-            "ValidationException",
+            error(result),
+            ("ValidationException".to_string(), expected.to_string()),
             "{alg:?} {mt:?}"
         );
     }

@@ -70,11 +70,9 @@ fn check_message(algorithm: &str, message_type: MessageType, message: &[u8]) -> 
         (ED25519_PH_SHA_512, MessageType::Digest) => Err(CryptoError::InvalidDigest(format!(
             "Digest is invalid length for algorithm {algorithm}."
         ))),
-        (ED25519_SHA_512, _) => Err(CryptoError::InvalidInput(format!(
-            "The {algorithm} signing algorithm requires the RAW message type."
-        ))),
-        (ED25519_PH_SHA_512, _) => Err(CryptoError::InvalidInput(format!(
-            "The {algorithm} signing algorithm requires the DIGEST message type."
+        (ED25519_SHA_512 | ED25519_PH_SHA_512, other) => Err(CryptoError::InvalidInput(format!(
+            "Message type {} is incompatible with algorithm {algorithm}.",
+            other.as_str()
         ))),
         (other, _) => Err(CryptoError::Unsupported(format!(
             "signing algorithm {other} is not valid for ECC_NIST_EDWARDS25519 keys; valid algorithms: \
@@ -256,6 +254,18 @@ mod tests {
             assert!(matches!(err, CryptoError::InvalidInput(_)), "{alg} {mt:?}: {err}");
             assert!(verify(key.bytes(), alg, mt, msg, &[0; 64]).is_err());
         }
+        assert_eq!(
+            sign(key.bytes(), ED25519_PH_SHA_512, MessageType::Raw, MESSAGE)
+                .unwrap_err()
+                .to_string(),
+            "Message type RAW is incompatible with algorithm ED25519_PH_SHA_512."
+        );
+        assert_eq!(
+            sign(key.bytes(), ED25519_SHA_512, MessageType::Digest, &digest)
+                .unwrap_err()
+                .to_string(),
+            "Message type DIGEST is incompatible with algorithm ED25519_SHA_512."
+        );
         let err = sign(key.bytes(), ED25519_PH_SHA_512, MessageType::Digest, &digest[..32]).unwrap_err();
         assert_eq!(
             err.to_string(),

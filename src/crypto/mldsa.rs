@@ -85,8 +85,13 @@ pub(crate) fn public_key_der(spec: KeySpec, der: &[u8]) -> Result<Vec<u8>, Crypt
     })
 }
 
-/// The message rules of `ML_DSA_SHAKE_256`; `true` when `message` is μ.
-fn check_message(algorithm: &str, message_type: MessageType, message: &[u8]) -> Result<bool, CryptoError> {
+/// The message rules of `ML_DSA_SHAKE_256`, with AWS's messages; `true` when `message` is μ.
+fn check_message(
+    spec: KeySpec,
+    algorithm: &str,
+    message_type: MessageType,
+    message: &[u8],
+) -> Result<bool, CryptoError> {
     if algorithm != ML_DSA_SHAKE_256 {
         return Err(CryptoError::Unsupported(format!(
             "signing algorithm {algorithm} is not valid for ML-DSA keys; valid algorithms: {ML_DSA_SHAKE_256}"
@@ -96,11 +101,10 @@ fn check_message(algorithm: &str, message_type: MessageType, message: &[u8]) -> 
         MessageType::Raw => Ok(false),
         MessageType::ExternalMu if message.len() == 64 => Ok(true),
         MessageType::ExternalMu => Err(CryptoError::InvalidDigest(format!(
-            "The message representative (mu) for algorithm {algorithm} must be 64 bytes, but it is {} bytes.",
-            message.len()
+            "External Mu is invalid length for algorithm {algorithm}."
         ))),
         MessageType::Digest => Err(CryptoError::InvalidInput(format!(
-            "The DIGEST message type is not supported for algorithm {algorithm}. Use RAW or EXTERNAL_MU."
+            "Message type DIGEST is incompatible with key spec {spec}."
         ))),
     }
 }
@@ -113,7 +117,7 @@ pub(crate) fn sign(
     message_type: MessageType,
     message: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let is_mu = check_message(algorithm, message_type, message)?;
+    let is_mu = check_message(spec, algorithm, message_type, message)?;
     with_params!(spec, P => {
         let key = SigningKey::<P>::from_pkcs8_der(der).map_err(|e| parse_error(spec, e))?;
         let expanded = key.expanded_key();
@@ -138,7 +142,7 @@ pub(crate) fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, CryptoError> {
-    let is_mu = check_message(algorithm, message_type, message)?;
+    let is_mu = check_message(spec, algorithm, message_type, message)?;
     with_params!(spec, P => {
         let key = SigningKey::<P>::from_pkcs8_der(der).map_err(|e| parse_error(spec, e))?;
         let verifying = key.expanded_key().verifying_key();
@@ -302,6 +306,10 @@ mod tests {
         let spec = KeySpec::MlDsa44;
         let err = sign(spec, key.bytes(), ML_DSA_SHAKE_256, MessageType::Digest, &[0; 64]).unwrap_err();
         assert!(matches!(err, CryptoError::InvalidInput(_)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "Message type DIGEST is incompatible with key spec ML_DSA_44."
+        );
         for len in [0, 32, 63, 65] {
             let err = sign(
                 spec,

@@ -38,6 +38,15 @@ impl MessageType {
             _ => None,
         }
     }
+
+    /// The wire string.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MessageType::Raw => "RAW",
+            MessageType::Digest => "DIGEST",
+            MessageType::ExternalMu => "EXTERNAL_MU",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,7 +131,13 @@ fn resolve(spec: KeySpec, algorithm: &str) -> Result<(Scheme, Hash), CryptoError
 }
 
 /// The hash to sign: the message hashed (`Raw`) or the message itself after a length check (`Digest`).
-fn prehash(hash: Hash, algorithm: &str, message_type: MessageType, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+fn prehash(
+    spec: KeySpec,
+    hash: Hash,
+    algorithm: &str,
+    message_type: MessageType,
+    message: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     match message_type {
         MessageType::Raw => Ok(hash.digest(message)),
         MessageType::Digest if message.len() == hash.len() => Ok(message.to_vec()),
@@ -130,9 +145,9 @@ fn prehash(hash: Hash, algorithm: &str, message_type: MessageType, message: &[u8
         MessageType::Digest => Err(CryptoError::InvalidDigest(format!(
             "Digest is invalid length for algorithm {algorithm}."
         ))),
+        // EXTERNAL_MU is ML-DSA's (mldsa.rs); AWS's wording for a message type the key spec does not take.
         MessageType::ExternalMu => Err(CryptoError::InvalidInput(format!(
-            "The EXTERNAL_MU message type is not supported for algorithm {algorithm}. It is valid only with \
-             ML_DSA_SHAKE_256."
+            "Message type EXTERNAL_MU is incompatible with key spec {spec}."
         ))),
     }
 }
@@ -187,7 +202,7 @@ pub fn sign(
         return super::mldsa::sign(spec, material.bytes(), algorithm, message_type, message);
     }
     let (scheme, hash) = resolve(spec, algorithm)?;
-    let hashed = prehash(hash, algorithm, message_type, message)?;
+    let hashed = prehash(spec, hash, algorithm, message_type, message)?;
     let signature = match scheme {
         Scheme::Pss | Scheme::Pkcs1 => {
             let key: RsaPrivateKey = material.rsa_private_key()?;
@@ -226,7 +241,7 @@ pub fn verify(
         return super::mldsa::verify(spec, material.bytes(), algorithm, message_type, message, signature);
     }
     let (scheme, hash) = resolve(spec, algorithm)?;
-    let hashed = prehash(hash, algorithm, message_type, message)?;
+    let hashed = prehash(spec, hash, algorithm, message_type, message)?;
     let ok = match scheme {
         Scheme::Pss | Scheme::Pkcs1 => {
             let key = RsaPublicKey::from(material.rsa_private_key()?);
@@ -466,9 +481,11 @@ mod tests {
         assert_eq!(MessageType::parse("DIGEST"), Some(MessageType::Digest));
         assert_eq!(MessageType::parse("EXTERNAL_MU"), Some(MessageType::ExternalMu));
         assert_eq!(MessageType::parse("external_mu"), None);
-        assert!(matches!(
-            sign(&p256, "ECDSA_SHA_256", MessageType::ExternalMu, &[0; 64]),
-            Err(CryptoError::InvalidInput(_))
-        ));
+        let err = sign(&p256, "ECDSA_SHA_256", MessageType::ExternalMu, &[0; 64]).unwrap_err();
+        assert!(matches!(err, CryptoError::InvalidInput(_)), "{err}");
+        assert_eq!(err.to_string(), "Message type EXTERNAL_MU is incompatible with key spec ECC_NIST_P256.");
+        for mt in [MessageType::Raw, MessageType::Digest, MessageType::ExternalMu] {
+            assert_eq!(MessageType::parse(mt.as_str()), Some(mt));
+        }
     }
 }
