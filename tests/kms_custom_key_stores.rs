@@ -590,3 +590,64 @@ async fn create_key_and_generate_random_in_a_custom_key_store() {
         "CustomKeyStoreNotFoundException"
     );
 }
+
+#[tokio::test]
+async fn custom_key_stores_survive_a_restart_with_a_data_dir() {
+    let dir = std::env::temp_dir().join(unique("trent-cks-data"));
+    let config = || trent::Config {
+        data_dir: Some(dir.clone()),
+        ..trent::Config::ephemeral()
+    };
+    let server = trent::Server::start(config()).await.unwrap();
+    let kms = client_in(&server, "us-east-1");
+    let kept = xks(&kms, "kept", "https://kept.example.com").await;
+    let failed = xks(&kms, "failed", "https://failed.example.com").await;
+    kms.connect_custom_key_store()
+        .custom_key_store_id(&failed)
+        .send()
+        .await
+        .unwrap();
+    let gone = xks(&kms, "gone", "https://gone.example.com").await;
+    kms.delete_custom_key_store()
+        .custom_key_store_id(&gone)
+        .send()
+        .await
+        .unwrap();
+    server.stop().await;
+
+    let server = trent::Server::start(config()).await.unwrap();
+    let kms = client_in(&server, "us-east-1");
+    let stores = kms
+        .describe_custom_key_stores()
+        .send()
+        .await
+        .unwrap()
+        .custom_key_stores
+        .unwrap();
+    let mut ids: Vec<String> = stores.iter().filter_map(|s| s.custom_key_store_id.clone()).collect();
+    ids.sort();
+    let mut expected = vec![kept.clone(), failed.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    // The attempt started before the restart ends as it would have (the clock is not stored: it is real time).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(state_of(&kms, &failed).await.0, ConnectionStateType::Failed);
+    assert_eq!(state_of(&kms, &kept).await.0, ConnectionStateType::Disconnected);
+    // Names and URIs are still taken.
+    assert_eq!(
+        code(
+            kms.create_custom_key_store()
+                .custom_key_store_name("kept")
+                .custom_key_store_type(CustomKeyStoreType::ExternalKeyStore)
+                .xks_proxy_uri_endpoint("https://other.example.com")
+                .xks_proxy_uri_path("/kms/xks/v1")
+                .xks_proxy_connectivity(XksProxyConnectivityType::PublicEndpoint)
+                .xks_proxy_authentication_credential(credential())
+                .send()
+                .await
+        ),
+        "CustomKeyStoreNameInUseException"
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -795,3 +795,59 @@ async fn a_deleted_replica_can_be_replicated_again_and_its_old_ciphertexts_still
         .unwrap();
     assert_eq!(decrypt(&eu, blob).await.1, b"made by the replica");
 }
+
+#[tokio::test]
+async fn multi_region_keys_survive_a_restart_with_a_data_dir() {
+    let dir = std::env::temp_dir().join(common::unique("trent-mrk-data"));
+    let config = || trent::Config {
+        data_dir: Some(dir.clone()),
+        ..trent::Config::ephemeral()
+    };
+    let server = trent::Server::start(config()).await.unwrap();
+    let us = client_in(&server, "us-east-1");
+    let id = multi_region_key(&us).await;
+    us.replicate_key()
+        .key_id(&id)
+        .replica_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    us.rotate_key_on_demand().key_id(&id).send().await.unwrap();
+    let blob = encrypt(&us, &id, b"before the restart").await;
+    us.schedule_key_deletion()
+        .key_id(&id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    server.stop().await;
+
+    let server = trent::Server::start(config()).await.unwrap();
+    let us = client_in(&server, "us-east-1");
+    let eu = client_in(&server, "eu-west-1");
+    // The replica kept the rotated material (pushed to it when the primary encrypted) across the restart.
+    assert_eq!(decrypt(&eu, blob).await.1, b"before the restart");
+    let md = us
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(md.key_state, Some(KeyState::PendingReplicaDeletion));
+    assert_eq!(md.pending_deletion_window_in_days, Some(7));
+    let config_eu = eu
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .multi_region_configuration
+        .unwrap();
+    assert_eq!(config_eu.multi_region_key_type, Some(MultiRegionKeyType::Replica));
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -161,48 +161,78 @@ pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) 
         return;
     };
     primary_region.rotate_if_due(key_id, now_ms);
-    let Some(primary) = primary_region.keys.get(key_id) else {
-        return;
-    };
-    let versions = primary.materials.len();
-    let rotation = primary.rotation.clone();
-    let prefix = format!("{key_id}/");
-    let log: Vec<(String, super::rotations::RotationEntry)> = primary_region
-        .rotations
-        .entries
-        .range(prefix.clone()..)
-        .take_while(|(slot, _)| slot.starts_with(&prefix))
-        .map(|(slot, entry)| (slot.clone(), entry.clone()))
-        .collect();
-    let materials = primary.materials.clone();
     let targets: Vec<String> = if scope.region == info.primary_region {
         info.replica_regions.iter().cloned().collect()
     } else {
         vec![scope.region.clone()]
     };
-    for region in targets {
-        let Some(replica_region) = store.regions.get_mut(&store_key(&scope.account_id, &region)) else {
+    // First look (reads only, nothing cloned): which replicas lack material versions, rotation log entries or
+    // the rotation settings. Usually none, and then nothing is copied or marked changed.
+    let Some(primary_region) = store.regions.get(&primary_at) else {
+        return;
+    };
+    let Some(primary) = primary_region.keys.get(key_id) else {
+        return;
+    };
+    let prefix = format!("{key_id}/");
+    let log_slots: Vec<&String> = primary_region
+        .rotations
+        .entries
+        .range(prefix.clone()..)
+        .take_while(|(slot, _)| slot.starts_with(&prefix))
+        .map(|(slot, _)| slot)
+        .collect();
+    let mut work = Vec::new();
+    for region in &targets {
+        let Some(replica_region) = store.regions.get(&store_key(&scope.account_id, region)) else {
             continue;
         };
         let Some(replica) = replica_region.keys.get(key_id) else {
             continue;
         };
-        let behind = replica.materials.len() < versions;
-        let rotation_differs = match (&replica.rotation, &rotation) {
+        let have = replica.materials.len();
+        let rotation_differs = match (&replica.rotation, &primary.rotation) {
             (None, None) => false,
             (Some(a), Some(b)) => a.period_days != b.period_days || a.next_rotation_ms != b.next_rotation_ms,
             _ => true,
         };
-        if behind || rotation_differs {
-            if let Some(replica) = replica_region.keys.get_mut(key_id) {
-                let have = replica.materials.len();
-                replica.materials.extend(materials.iter().skip(have).cloned());
-                replica.rotation = rotation.clone();
-            }
+        let missing: Vec<String> = log_slots
+            .iter()
+            .filter(|slot| !replica_region.rotations.entries.contains_key(slot.as_str()))
+            .map(|slot| slot.to_string())
+            .collect();
+        if have < primary.materials.len() || rotation_differs || !missing.is_empty() {
+            work.push((region.clone(), have, missing));
         }
-        for (slot, entry) in &log {
-            if !replica_region.rotations.entries.contains_key(slot) {
-                replica_region.rotations.entries.insert(slot.clone(), entry.clone());
+    }
+    if work.is_empty() {
+        return;
+    }
+    let from = work.iter().map(|(_, have, _)| *have).min().unwrap_or(0);
+    let materials: Vec<_> = primary.materials.iter().skip(from).cloned().collect();
+    let rotation = primary.rotation.clone();
+    let entries: std::collections::BTreeMap<String, super::rotations::RotationEntry> = work
+        .iter()
+        .flat_map(|(_, _, missing)| missing.iter())
+        .filter_map(|slot| {
+            primary_region
+                .rotations
+                .entries
+                .get(slot)
+                .map(|e| (slot.clone(), e.clone()))
+        })
+        .collect();
+    for (region, have, missing) in work {
+        let Some(replica_region) = store.regions.get_mut(&store_key(&scope.account_id, &region)) else {
+            continue;
+        };
+        if let Some(replica) = replica_region.keys.get_mut(key_id) {
+            replica.materials.extend(materials.iter().skip(have - from).cloned());
+            replica.rotation = rotation.clone();
+        }
+        for slot in missing {
+            if let Some(entry) = entries.get(&slot) {
+                replica_region.rotations.entries.insert(slot, entry.clone());
             }
         }
     }
@@ -388,7 +418,6 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
     // response reports the state AWS reports while it copies the key.
     metadata.key_state = KeyState::Creating.as_str();
     metadata.enabled = false;
-    metadata.multi_region_configuration = configuration(&replica);
     let out = ReplicateKeyResponse {
         replica_key_metadata: metadata,
         replica_policy: replica.policy.clone(),
