@@ -183,6 +183,44 @@ mod tests {
         }
     }
 
+    /// The signing specs that arrived with ML-KEM: every output member and enum value is in the model (no
+    /// deprecated CustomerMasterKeySpec for specs its enum lacks).
+    #[tokio::test]
+    async fn ml_dsa_and_ed25519_outputs_use_only_model_members() {
+        let kms = Kms::new(Clock::new());
+        for (spec, algorithm, message_type, message) in [
+            ("ML_DSA_44", "ML_DSA_SHAKE_256", "RAW", "aGk="),
+            (
+                "ML_DSA_65",
+                "ML_DSA_SHAKE_256",
+                "EXTERNAL_MU",
+                &*base64::engine::general_purpose::STANDARD.encode([7u8; 64]),
+            ),
+            ("ML_DSA_87", "ML_DSA_SHAKE_256", "RAW", "aGk="),
+            ("ECC_NIST_EDWARDS25519", "ED25519_SHA_512", "RAW", "aGk="),
+            (
+                "ECC_NIST_EDWARDS25519",
+                "ED25519_PH_SHA_512",
+                "DIGEST",
+                &*base64::engine::general_purpose::STANDARD.encode([7u8; 64]),
+            ),
+        ] {
+            let created = call(&kms, "CreateKey", json!({"KeySpec": spec, "KeyUsage": "SIGN_VERIFY"})).await;
+            assert!(created["KeyMetadata"].get("CustomerMasterKeySpec").is_none(), "{spec}");
+            let id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+            call(&kms, "DescribeKey", json!({"KeyId": id})).await;
+            let public = call(&kms, "GetPublicKey", json!({"KeyId": id})).await;
+            assert!(public.get("CustomerMasterKeySpec").is_none());
+            let request =
+                json!({"KeyId": id, "Message": message, "MessageType": message_type, "SigningAlgorithm": algorithm});
+            let signed = call(&kms, "Sign", request.clone()).await;
+            let mut verify = request;
+            verify["Signature"] = signed["Signature"].clone();
+            let verified = call(&kms, "Verify", verify).await;
+            assert_eq!(verified["SignatureValid"], true, "{spec} {algorithm}");
+        }
+    }
+
     #[tokio::test]
     async fn errors_follow_aws() {
         let kms = Kms::new(Clock::new());
