@@ -714,9 +714,11 @@ async fn new_key_material_rotates_a_symmetric_key_on_demand() {
         code(kms.rotate_key_on_demand().key_id(&key).send().await),
         "KMSInvalidStateException"
     );
-    assert_eq!(
-        code(kms.enable_key_rotation().key_id(&key).send().await),
-        "UnsupportedOperationException"
+    let (c, m) = error(kms.enable_key_rotation().key_id(&key).send().await);
+    assert_eq!(c, "UnsupportedOperationException");
+    assert!(
+        m.ends_with("origin is EXTERNAL which is not valid for this operation."),
+        "{m}"
     );
 
     let (public, token) = parameters(&kms, &key, WrappingKeySpec::Rsa2048, AlgorithmSpec::RsaesOaepSha256).await;

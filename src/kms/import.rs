@@ -290,11 +290,11 @@ pub fn pending_rotation(key: &KeyRecord) -> Option<(String, RotationFields)> {
     Some((pending.info.key_material_id.clone(), rotation_fields_of(&pending.info)))
 }
 
-fn require_external(key: &KeyRecord, operation: &str) -> Result<(), KmsError> {
+/// AWS's refusal for a key of another origin: "<arn> origin is AWS_KMS which is not valid for this operation."
+fn require_external(key: &KeyRecord) -> Result<(), KmsError> {
     if key.origin != Origin::External {
         return Err(KmsError::Unsupported(format!(
-            "{} origin is {} which is not valid for this operation. {operation} requires a KMS key with \
-             Origin EXTERNAL.",
+            "{} origin is {} which is not valid for this operation.",
             key.arn(),
             key.origin.as_str()
         )));
@@ -392,7 +392,7 @@ pub async fn get_parameters_for_import(kms: &Kms, scope: &Scope, input: Value) -
     let (arn, bits, alg) = {
         let mut store = kms.lock();
         let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
-        require_external(key, "GetParametersForImport")?;
+        require_external(key)?;
         key.require_not_pending_deletion()?;
         let (bits, alg) = check_wrapping(
             key.key_spec,
@@ -484,7 +484,7 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
     let (arn, key_id, spec) = {
         let mut store = kms.lock();
         let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
-        require_external(key, "ImportKeyMaterial")?;
+        require_external(key)?;
         key.require_not_pending_deletion()?;
         if key.key_spec != KeySpec::SymmetricDefault
             && (req.import_type.is_some() || req.key_material_id.is_some() || req.key_material_description.is_some())
@@ -649,7 +649,7 @@ pub fn delete_imported_key_material(kms: &Kms, scope: &Scope, input: Value) -> R
     let now = kms.now_ms();
     let mut store = kms.lock();
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
-    require_external(key, "DeleteImportedKeyMaterial")?;
+    require_external(key)?;
     let arn = key.arn();
     let info = key.import.get_or_insert_with(ImportInfo::default);
     // (version to delete, its id); the current material when no id is given (none if never imported).

@@ -18,8 +18,7 @@ const DAY_MS: i64 = 86_400_000;
 fn require_not_imported(key: &KeyRecord) -> Result<(), KmsError> {
     if key.origin == super::state::Origin::External {
         return Err(KmsError::Unsupported(format!(
-            "{} has imported key material: automatic key rotation is not supported for KMS keys with imported key \
-             material. Use RotateKeyOnDemand after importing new key material.",
+            "{} origin is EXTERNAL which is not valid for this operation.",
             key.arn()
         )));
     }
