@@ -64,10 +64,14 @@ def test_ml_dsa_signatures_verify_with_cryptography(kms, spec, key_type, signatu
 
 def test_ml_dsa_refuses_digest_and_short_mu(kms):
     key_id = create(kms, "ML_DSA_44", "SIGN_VERIFY")["KeyId"]
-    for message_type, message in [("DIGEST", b"\x01" * 64), ("EXTERNAL_MU", b"\x01" * 32)]:
+    for message_type, message, expected in [
+        ("DIGEST", b"\x01" * 64, "Message type DIGEST is incompatible with key spec ML_DSA_44."),
+        ("EXTERNAL_MU", b"\x01" * 32, "External Mu is invalid length for algorithm ML_DSA_SHAKE_256."),
+    ]:
         with pytest.raises(ClientError) as excinfo:
             kms.sign(KeyId=key_id, Message=message, MessageType=message_type, SigningAlgorithm="ML_DSA_SHAKE_256")
         assert code_of(excinfo) == "ValidationException", message_type
+        assert excinfo.value.response["Error"]["Message"] == expected
 
 
 def test_ed25519_signatures_verify_with_cryptography(kms):
