@@ -4,8 +4,8 @@
 //! operation group: [`keys`] (key lifecycle), [`encrypt`] (symmetric cryptography and data keys, with the RSA
 //! branch in [`asymmetric`]), [`sign`] (signatures and public keys), [`mac`], [`agreement`] (ECDH), [`kem`] (ML-KEM),
 //! [`data_key_pair`], [`aliases`], [`tags`], [`policies`], [`grants`], [`rotation`] (automatic rotation settings)
-//! and [`rotations`] (on-demand rotation and the rotation log). Shared records and lookups are in [`state`], the
-//! error type in [`errors`].
+//! and [`rotations`] (on-demand rotation and the rotation log), [`replication`] (multi-Region keys) and
+//! [`custom_key_stores`]. Shared records and lookups are in [`state`], the error type in [`errors`].
 
 pub mod agreement;
 pub mod aliases;
