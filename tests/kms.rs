@@ -1015,7 +1015,10 @@ async fn get_parameters_for_import_refuses_a_key_kms_generated() {
             .await,
     );
     assert_eq!(c, "UnsupportedOperationException");
-    assert!(m.ends_with(" origin is AWS_KMS which is not valid for this operation."), "{m}");
+    assert!(
+        m.ends_with(" origin is AWS_KMS which is not valid for this operation."),
+        "{m}"
+    );
 }
 
 #[tokio::test]

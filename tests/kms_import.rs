@@ -847,3 +847,46 @@ async fn new_key_material_rotates_a_symmetric_key_on_demand() {
     assert_eq!(state(&kms, &key).await, KeyState::Enabled);
     assert_eq!(decrypt(&kms, &old).await, b"first");
 }
+
+#[tokio::test]
+async fn a_generated_symmetric_key_names_its_current_material_as_list_key_rotations_does() {
+    let (_server, kms) = setup().await;
+    let key = symmetric_key(&kms).await;
+    let current = |kms: Client, key: String| async move {
+        let meta = kms
+            .describe_key()
+            .key_id(&key)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap();
+        meta.current_key_material_id.unwrap()
+    };
+    let first = current(kms.clone(), key.clone()).await;
+    assert_eq!(first.len(), 64);
+    kms.rotate_key_on_demand().key_id(&key).send().await.unwrap();
+    let second = current(kms.clone(), key.clone()).await;
+    assert_ne!(first, second);
+    let listed = kms
+        .list_key_rotations()
+        .key_id(&key)
+        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+        .send()
+        .await
+        .unwrap()
+        .rotations
+        .unwrap();
+    let ids: Vec<_> = listed.iter().map(|r| r.key_material_id.clone().unwrap()).collect();
+    assert_eq!(ids, [first, second.clone()]);
+    assert_eq!(listed[1].key_material_state, Some(KeyMaterialState::Current));
+    // Asymmetric keys have no CurrentKeyMaterialId.
+    let ecc = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    assert!(ecc.key_metadata.unwrap().current_key_material_id.is_none());
+}

@@ -89,7 +89,8 @@ impl ImportInfo {
     }
 }
 
-/// The `KeyMaterialId` of `material` for key `key_id`: SHA-256 over both, in hex.
+/// The `KeyMaterialId` of `material` for key `key_id`: SHA-256 over both, in hex. Used for every key's material
+/// (DescribeKey's CurrentKeyMaterialId, ListKeyRotations), generated or imported.
 pub fn material_id(key_id: &str, material: &[u8]) -> String {
     let mut input = Vec::with_capacity(key_id.len() + 1 + material.len());
     input.extend_from_slice(key_id.as_bytes());
@@ -215,7 +216,15 @@ pub fn metadata_fields(key: &KeyRecord) -> MetadataFields {
         current_key_material_id: None,
     };
     let Some(info) = key.import.as_ref().filter(|_| key.origin == Origin::External) else {
-        return none;
+        // Keys KMS generated: symmetric ones name their current material (the id ListKeyRotations shows).
+        return MetadataFields {
+            current_key_material_id: key
+                .materials
+                .last()
+                .filter(|_| key.key_spec == KeySpec::SymmetricDefault)
+                .map(|m| material_id(&key.key_id, m.bytes())),
+            ..none
+        };
     };
     let Some(current) = info.versions.last() else {
         return none;

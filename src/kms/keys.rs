@@ -237,7 +237,11 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
         description: req.description.unwrap_or_default(),
         key_usage: usage,
         key_spec: spec,
-        state: if external { KeyState::PendingImport } else { KeyState::Enabled },
+        state: if external {
+            KeyState::PendingImport
+        } else {
+            KeyState::Enabled
+        },
         deletion_ms: None,
         pending_window_days: None,
         policy: req.policy.unwrap_or_else(|| default_policy(&scope.account_id)),

@@ -170,9 +170,12 @@ pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     } else {
         let material = KeyMaterial::generate(key.key_spec)
             .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
+        let id = super::import::material_id(&key_id, material.bytes());
         key.materials.push(material);
         let version = key.materials.len().saturating_sub(1);
-        region.rotations.record(&key_id, version, RotationType::OnDemand, now);
+        region
+            .rotations
+            .record_with_id(&key_id, version, RotationType::OnDemand, now, id);
     }
     let out = RotateKeyOnDemandResponse { key_id: key.arn() };
     drop(store);
@@ -259,10 +262,13 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
     let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
     // (An EXTERNAL key's first material is recorded when it is imported, with its KeyMaterialId.)
     if all && key.import.is_none() && !region.rotations.entries.contains_key(&format!("{key_id}/{:010}", 0)) {
-        // The first material gets its KeyMaterialId the first time it is listed; it stays stable after.
-        region
-            .rotations
-            .record(&key_id, 0, RotationType::Initial, key.creation_ms);
+        // The first material is recorded the first time it is listed, with the KeyMaterialId DescribeKey shows.
+        if let Some(first) = key.materials.first() {
+            let id = super::import::material_id(&key_id, first.bytes());
+            region
+                .rotations
+                .record_with_id(&key_id, 0, RotationType::Initial, key.creation_ms, id);
+        }
     }
     let (rotations, next_marker) = paging::page(
     // Imported material pending rotation comes after every version (ALL_KEY_MATERIAL only).

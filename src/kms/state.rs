@@ -286,11 +286,12 @@ impl RegionStore {
         while rotation.next_rotation_ms <= now_ms && rounds < 64 {
             match KeyMaterial::generate(key.key_spec) {
                 Ok(material) => {
+                    let id = super::import::material_id(&key.key_id, material.bytes());
                     key.materials.push(material);
                     let version = key.materials.len().saturating_sub(1);
                     let kind = super::rotations::RotationType::Automatic;
                     self.rotations
-                        .record(&key.key_id, version, kind, rotation.next_rotation_ms);
+                        .record_with_id(&key.key_id, version, kind, rotation.next_rotation_ms, id);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, key = %key.key_id, "automatic rotation failed");
@@ -456,6 +457,7 @@ impl RegionStore {
             if key.materials.is_empty() && key.origin != Origin::External {
                 return Err(format!("{} has no key material", at(id)));
             }
+            super::import::check_record(key).map_err(|e| format!("{} {e}", at(id)))?;
             for (version, material) in key.materials.iter().enumerate() {
                 if material.spec() != key.key_spec {
                     return Err(format!(
@@ -505,7 +507,6 @@ impl RegionStore {
                     grant.grant_id, grant.key_id
                 ));
             }
-            super::import::check_record(key).map_err(|e| format!("{} {e}", at(id)))?;
         }
         for (slot, entry) in &self.rotations.entries {
             if *slot != format!("{}/{:010}", entry.key_id, entry.version) {
@@ -658,7 +659,11 @@ pub fn resolve(
         )));
     }
     region.rotate_if_due(&key_id, now_ms);
-    if region.keys.get(&key_id).is_some_and(|k| super::import::has_expired(k, now_ms)) {
+    if region
+        .keys
+        .get(&key_id)
+        .is_some_and(|k| super::import::has_expired(k, now_ms))
+    {
         if let Some(key) = region.keys.get_mut(&key_id) {
             super::import::expire_due(key, now_ms);
         }
