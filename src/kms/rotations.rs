@@ -203,7 +203,6 @@ struct RotationsListEntry {
     rotation_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation_type: Option<&'static str>,
-}
     /// Symmetric EXTERNAL keys only (import.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     import_state: Option<&'static str>,
@@ -225,6 +224,7 @@ impl RotationsListEntry {
         }
         self
     }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -270,7 +270,6 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
                 .record_with_id(&key_id, 0, RotationType::Initial, key.creation_ms, id);
         }
     }
-    let (rotations, next_marker) = paging::page(
     // Imported material pending rotation comes after every version (ALL_KEY_MATERIAL only).
     let pending_slot = format!("{key_id}/{:010}", key.materials.len());
     let pending = super::import::pending_rotation(key)
@@ -293,6 +292,7 @@ pub fn list_key_rotations(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
             };
             (&pending_slot, entry.with_import(Some(fields)))
         });
+    let (rotations, next_marker) = paging::page(
         region
             .rotations
             .of_key(&key_id, start)
