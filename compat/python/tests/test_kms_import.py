@@ -2,11 +2,14 @@
 RSA-OAEP + AES key wrap with padding for the RSA_AES_KEY_WRAP algorithms), then checked independently: HMACs
 recomputed locally, public keys compared, signatures verified with `cryptography`."""
 
+import base64
 import datetime
 import hashlib
 import hmac
 import json
 import os
+import shutil
+import subprocess
 import urllib.request
 
 import pytest
@@ -173,3 +176,33 @@ def test_import_errors(kms):
     with pytest.raises(ClientError) as e:
         kms.delete_imported_key_material(KeyId=native)
     assert error_code(e) == "UnsupportedOperationException"
+
+
+@pytest.mark.awscli
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_aws_cli_import_flow(kms, tmp_path):
+    """The developer guide's flow with the AWS CLI: get-parameters-for-import, wrap, import-key-material fileb://."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="parlel", AWS_SECRET_ACCESS_KEY="parlel", AWS_DEFAULT_REGION="us-east-1",
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_PAGER="")
+
+    def aws(*args):
+        out = subprocess.run([shutil.which("aws"), "--endpoint-url", KMS_URL, "--output", "json", "kms", *args],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout) if out.stdout.strip() else {}
+
+    key = aws("create-key", "--origin", "EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = aws("get-parameters-for-import", "--key-id", key, "--wrapping-algorithm", "RSA_AES_KEY_WRAP_SHA_256",
+                 "--wrapping-key-spec", "RSA_3072")
+    material = os.urandom(32)
+    wrapped = tmp_path / "EncryptedKeyMaterial.bin"
+    wrapped.write_bytes(wrap(base64.b64decode(params["PublicKey"]), "RSA_AES_KEY_WRAP_SHA_256", material))
+    token = tmp_path / "ImportToken.bin"
+    token.write_bytes(base64.b64decode(params["ImportToken"]))
+    imported = aws("import-key-material", "--key-id", key, "--encrypted-key-material", f"fileb://{wrapped}",
+                   "--import-token", f"fileb://{token}", "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert len(imported["KeyMaterialId"]) == 64
+    blob = kms.encrypt(KeyId=key, Plaintext=b"cli import")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"cli import"
+    assert aws("delete-imported-key-material", "--key-id", key)["KeyMaterialId"] == imported["KeyMaterialId"]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
