@@ -665,6 +665,31 @@ pub fn check_generate_random(kms: &Kms, scope: &Scope, id: &str) -> Result<(), K
     ))
 }
 
+/// Checks the custom key stores of an imported or loaded region store: entries hold the store they are keyed by,
+/// types are known, external key stores have their proxy configuration, names are unique.
+pub(super) fn check_records(region: &RegionStore) -> Result<(), String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (slot, store) in region.custom_key_stores.iter() {
+        if *slot != store.id {
+            return Err(format!(
+                "custom key store entry \"{slot}\" holds store \"{}\"",
+                store.id
+            ));
+        }
+        match store.store_type.as_str() {
+            "EXTERNAL_KEY_STORE" if store.xks.is_none() => {
+                return Err(format!("custom key store {slot} has no XKS proxy configuration"))
+            }
+            "EXTERNAL_KEY_STORE" | "AWS_CLOUDHSM" => {}
+            other => return Err(format!("custom key store {slot} has type \"{other}\"")),
+        }
+        if !names.insert(store.name.as_str()) {
+            return Err(format!("custom key store name \"{}\" is used twice", store.name));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -724,5 +749,38 @@ mod tests {
         )
         .await;
         call(&kms, "DeleteCustomKeyStore", json!({"CustomKeyStoreId": id})).await;
+    }
+
+    #[tokio::test]
+    async fn export_and_import_keep_stores_and_refuse_inconsistent_ones() {
+        use crate::http::control::Control;
+        let kms = Kms::new(Clock::new());
+        let created = call(
+            &kms,
+            "CreateCustomKeyStore",
+            json!({
+                "CustomKeyStoreName": "xks",
+                "CustomKeyStoreType": "EXTERNAL_KEY_STORE",
+                "XksProxyUriEndpoint": "https://xks.example.com",
+                "XksProxyUriPath": "/kms/xks/v1",
+                "XksProxyConnectivity": "PUBLIC_ENDPOINT",
+                "XksProxyAuthenticationCredential": {
+                    "AccessKeyId": "ABCDEFGHIJKLMNOPQRST",
+                    "RawSecretAccessKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+                }
+            }),
+        )
+        .await;
+        let id = created["CustomKeyStoreId"].as_str().unwrap_or_default().to_string();
+        let document = kms.export();
+        let fresh = Kms::new(Clock::new());
+        fresh.import(document.clone()).unwrap();
+        let listed = call(&fresh, "DescribeCustomKeyStores", json!({"CustomKeyStoreId": id})).await;
+        assert_eq!(listed["CustomKeyStores"][0]["CustomKeyStoreName"], "xks");
+
+        let mut bad = document;
+        bad["state"]["regions"]["000000000000/us-east-1"]["custom_key_stores"][&id]["id"] = json!("cks-0");
+        let err = fresh.import(bad).unwrap_err();
+        assert!(err.contains("holds store"), "{err}");
     }
 }

@@ -274,6 +274,31 @@ pub(super) fn forget_removed(store: &mut Store, removed: Vec<KeyRecord>) {
     }
 }
 
+/// Checks the multi-Region records of an imported or loaded region store (`region` is its region name): every
+/// multi-Region key has an `mrk-` id and is the primary or one of the replicas its configuration names.
+pub(super) fn check_records(store: &super::state::RegionStore, region: &str) -> Result<(), String> {
+    for key in store.keys.values() {
+        let Some(info) = &key.multi_region else { continue };
+        if !is_multi_region_id(&key.key_id) {
+            return Err(format!("{} is multi-Region but its id is not an mrk- id", key.arn()));
+        }
+        if info.primary_region != region && !info.replica_regions.contains(region) {
+            return Err(format!(
+                "{} is in {region}, which its multi-Region configuration does not name",
+                key.arn()
+            ));
+        }
+        if info.replica_regions.contains(&info.primary_region) {
+            return Err(format!(
+                "{} names {} as primary and replica",
+                key.arn(),
+                info.primary_region
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The AWS partition a region belongs to (replicas stay in their primary's partition).
 fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -508,6 +533,41 @@ mod tests {
             region: region.to_string(),
             ..RequestContext::default()
         }
+    }
+
+    #[tokio::test]
+    async fn export_and_import_keep_related_keys_and_refuse_inconsistent_ones() {
+        use crate::http::control::Control;
+        let kms = Kms::new(Clock::new());
+        let key = call(&kms, "CreateKey", json!({"MultiRegion": true})).await;
+        let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap_or_default().to_string();
+        call(
+            &kms,
+            "ReplicateKey",
+            json!({"KeyId": key_id, "ReplicaRegion": "eu-west-1"}),
+        )
+        .await;
+        let document = kms.export();
+        let fresh = Kms::new(Clock::new());
+        fresh.import(document.clone()).unwrap();
+        let replica = fresh
+            .call(ctx("eu-west-1"), "DescribeKey", json!({"KeyId": key_id}))
+            .await
+            .unwrap();
+        assert_eq!(
+            replica["KeyMetadata"]["MultiRegionConfiguration"]["PrimaryKey"]["Region"],
+            "us-east-1"
+        );
+
+        // The replica stored in a region its configuration does not name.
+        let mut bad = document.clone();
+        let regions = bad["state"]["regions"].as_object_mut().unwrap();
+        let eu = regions.remove("000000000000/eu-west-1").unwrap();
+        let mut moved = eu.clone();
+        moved["keys"][&key_id]["region"] = json!("ap-south-1");
+        regions.insert("000000000000/ap-south-1".into(), moved);
+        let err = fresh.import(bad).unwrap_err();
+        assert!(err.contains("does not name"), "{err}");
     }
 
     #[test]

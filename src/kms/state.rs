@@ -527,6 +527,8 @@ impl RegionStore {
                 ));
             }
         }
+        super::replication::check_records(self, region)?;
+        super::custom_key_stores::check_records(self)?;
         self.deletions = self.deletion_index();
         Ok(())
     }
