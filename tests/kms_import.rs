@@ -890,3 +890,84 @@ async fn a_generated_symmetric_key_names_its_current_material_as_list_key_rotati
         .unwrap();
     assert!(ecc.key_metadata.unwrap().current_key_material_id.is_none());
 }
+
+#[tokio::test]
+async fn imported_material_survives_a_restart_on_a_data_directory_and_deleted_material_stays_gone() {
+    use hmac::{Hmac, Mac};
+    let dir = Dir::new();
+    let data = dir.0.join("data");
+    let config = || trent::Config {
+        data_dir: Some(data.clone()),
+        ..trent::Config::ephemeral()
+    };
+    let server = trent::Server::start(config()).await.unwrap();
+    let kms = common::client_in(&server, "us-east-1");
+    let key = external_key(&kms, KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let hmac_key = external_key(&kms, KeySpec::Hmac512, KeyUsageType::GenerateVerifyMac).await;
+    let material = random(32);
+    let hmac_material = random(64);
+    let id = import(&kms, &dir, &key, AlgorithmSpec::RsaesOaepSha256, &material).await;
+    import(&kms, &dir, &hmac_key, AlgorithmSpec::RsaesOaepSha1, &hmac_material).await;
+    kms.delete_imported_key_material()
+        .key_id(&hmac_key)
+        .send()
+        .await
+        .unwrap();
+    let blob = encrypt(&kms, &key, b"durable").await;
+    server.stop().await;
+
+    let server = trent::Server::start(config()).await.unwrap();
+    let kms = common::client_in(&server, "us-east-1");
+    assert_eq!(decrypt(&kms, &blob).await, b"durable");
+    let meta = kms
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(meta.current_key_material_id.as_deref(), Some(id.as_str()));
+    // The deleted HMAC material is still gone, and only the same material brings the key back.
+    assert_eq!(state(&kms, &hmac_key).await, KeyState::PendingImport);
+    let (public, token) = parameters(
+        &kms,
+        &hmac_key,
+        WrappingKeySpec::Rsa2048,
+        AlgorithmSpec::RsaesOaepSha256,
+    )
+    .await;
+    let other = openssl_wrap(&dir, &public, &AlgorithmSpec::RsaesOaepSha256, &random(64));
+    let attempt = |wrapped: Vec<u8>| {
+        kms.import_key_material()
+            .key_id(&hmac_key)
+            .import_token(Blob::new(token.clone()))
+            .encrypted_key_material(Blob::new(wrapped))
+            .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+            .send()
+    };
+    assert_eq!(code(attempt(other).await), "IncorrectKeyMaterialException");
+    attempt(openssl_wrap(
+        &dir,
+        &public,
+        &AlgorithmSpec::RsaesOaepSha256,
+        &hmac_material,
+    ))
+    .await
+    .unwrap();
+    let mac = kms
+        .generate_mac()
+        .key_id(&hmac_key)
+        .mac_algorithm(MacAlgorithmSpec::HmacSha512)
+        .message(Blob::new("after restart"))
+        .send()
+        .await
+        .unwrap()
+        .mac
+        .unwrap()
+        .into_inner();
+    let mut ours = Hmac::<sha2::Sha512>::new_from_slice(&hmac_material).unwrap();
+    ours.update(b"after restart");
+    assert_eq!(mac, ours.finalize().into_bytes().to_vec());
+    server.stop().await;
+}
