@@ -651,6 +651,33 @@ async fn a_newer_storage_format_is_refused_naming_both_versions() {
         "{message}"
     );
     assert!(message.contains("formats up to 1"), "{message}");
+
+    // A format older than any this build knows is refused the same way (format 1 is the first: nothing migrates).
+    {
+        let db = redb::Database::open(dir.0.join("trent.redb")).unwrap();
+        let write = db.begin_write().unwrap();
+        {
+            let mut meta = write
+                .open_table(redb::TableDefinition::<&str, &str>::new("meta"))
+                .unwrap();
+            meta.insert("format", "0").unwrap();
+            meta.insert("trent_version", "0.0.1").unwrap();
+        }
+        write.commit().unwrap();
+    }
+    let message = trent::Server::start(config(&dir.0))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        message.contains("written by trent 0.0.1 in storage format 0"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("this trent {}", env!("CARGO_PKG_VERSION"))),
+        "{message}"
+    );
 }
 
 /// Runs the binary on `dir` expecting it to refuse to start; returns its stdout and stderr.

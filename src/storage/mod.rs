@@ -386,11 +386,12 @@ mod tests {
     use serde_json::{json, Value};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A durable backend in memory that counts commits.
+    /// A durable backend in memory that counts commits (and fails them while `fail` is set).
     #[derive(Default)]
     struct Counting {
         commits: AtomicUsize,
         records: Mutex<BTreeMap<String, Vec<u8>>>,
+        fail: std::sync::atomic::AtomicBool,
     }
 
     impl Backend for Counting {
@@ -401,6 +402,9 @@ mod tests {
             Ok(self.records.lock().unwrap().clone().into_iter().collect())
         }
         fn commit(&self, _: &str, changes: &Changes) -> Result<(), StorageError> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StorageError::Io("disk full".to_string()));
+            }
             self.commits.fetch_add(1, Ordering::SeqCst);
             let mut records = self.records.lock().unwrap();
             for (key, value) in changes {
@@ -469,6 +473,31 @@ mod tests {
         assert_eq!(aliases["Aliases"][0]["AliasName"], "alias/x");
         call(&again, "DeleteAlias", json!({"AliasName": "alias/x"})).await;
         assert!(!backend.records.lock().unwrap().keys().any(|k| k.contains("/aliases/")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_answers_an_error_and_is_retried_by_the_next_request() {
+        let backend = Arc::new(Counting::default());
+        let (kms, _) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
+        backend.fail.store(true, Ordering::SeqCst);
+        let err = kms
+            .call(RequestContext::default(), "CreateKey", json!({"Description": "first"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "KMSInternalException");
+        assert!(err.message.contains("disk full"), "{}", err.message);
+        // While the disk fails, even a read cannot acknowledge the state it saw.
+        assert!(kms
+            .call(RequestContext::default(), "ListKeys", json!({}))
+            .await
+            .is_err());
+        backend.fail.store(false, Ordering::SeqCst);
+        // The next request commits what stayed pending.
+        let keys = call(&kms, "ListKeys", json!({})).await;
+        assert_eq!(keys["Keys"].as_array().unwrap().len(), 1);
+        let (again, loaded) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
+        assert_eq!(loaded, 1);
+        assert_eq!(call(&again, "ListKeys", json!({})).await["Keys"], keys["Keys"]);
     }
 
     #[tokio::test]
