@@ -971,3 +971,35 @@ async fn imported_material_survives_a_restart_on_a_data_directory_and_deleted_ma
     assert_eq!(mac, ours.finalize().into_bytes().to_vec());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn key_states_follow_the_aws_table_for_external_keys() {
+    let (_server, kms) = setup().await;
+    let dir = Dir::new();
+    let key = external_key(&kms, KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    // Automatic rotation: the origin is refused before the (PendingImport) state.
+    for result in [
+        error(kms.enable_key_rotation().key_id(&key).send().await),
+        error(kms.disable_key_rotation().key_id(&key).send().await),
+    ] {
+        assert_eq!(result.0, "UnsupportedOperationException", "{}", result.1);
+        assert!(result
+            .1
+            .ends_with("origin is EXTERNAL which is not valid for this operation."));
+    }
+    // Deleting material that is not there has no effect.
+    let out = kms.delete_imported_key_material().key_id(&key).send().await.unwrap();
+    assert!(out.key_material_id.is_none());
+    assert_eq!(state(&kms, &key).await, KeyState::PendingImport);
+    // A key pending deletion takes (and loses) material without leaving PendingDeletion.
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    import(&kms, &dir, &key, AlgorithmSpec::RsaesOaepSha256, &random(32)).await;
+    assert_eq!(state(&kms, &key).await, KeyState::PendingDeletion);
+    kms.delete_imported_key_material().key_id(&key).send().await.unwrap();
+    assert_eq!(state(&kms, &key).await, KeyState::PendingDeletion);
+}

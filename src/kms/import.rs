@@ -401,8 +401,8 @@ pub async fn get_parameters_for_import(kms: &Kms, scope: &Scope, input: Value) -
     let (arn, bits, alg) = {
         let mut store = kms.lock();
         let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        // Allowed in every state of an EXTERNAL key, PendingDeletion included (AWS's key state table).
         require_external(key)?;
-        key.require_not_pending_deletion()?;
         let (bits, alg) = check_wrapping(
             key.key_spec,
             &req.wrapping_key_spec,
@@ -493,8 +493,8 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
     let (arn, key_id, spec) = {
         let mut store = kms.lock();
         let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        // Allowed in every state of an EXTERNAL key, PendingDeletion included (AWS's key state table).
         require_external(key)?;
-        key.require_not_pending_deletion()?;
         if key.key_spec != KeySpec::SymmetricDefault
             && (req.import_type.is_some() || req.key_material_id.is_some() || req.key_material_description.is_some())
         {
@@ -556,7 +556,6 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
         .keys
         .get_mut(&key_id)
         .ok_or_else(|| KmsError::NotFound(format!("Key '{arn}' does not exist")))?;
-    key.require_not_pending_deletion()?;
     let info = key.import.get_or_insert_with(ImportInfo::default);
     let ever_imported = !info.versions.is_empty();
     let import_type = req.import_type.as_deref().unwrap_or(if ever_imported {

@@ -49,9 +49,10 @@ pub fn enable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Val
     let now = kms.now_ms();
     let mut store = kms.lock();
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    // Imported key material is refused in every key state, PendingImport included (AWS's key state table).
+    require_not_imported(key)?;
     key.require_enabled()?;
     require_rotatable(key)?;
-    require_not_imported(key)?;
     super::replication::require_not_replica(key, "Automatic key rotation")?;
     let next_rotation_ms = match &key.rotation {
         // Already on: the current period keeps its start, only its length changes.
@@ -70,9 +71,10 @@ pub fn disable_key_rotation(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     let now = kms.now_ms();
     let mut store = kms.lock();
     let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    // Imported key material is refused in every key state, PendingImport included (AWS's key state table).
+    require_not_imported(key)?;
     key.require_enabled()?;
     require_rotatable(key)?;
-    require_not_imported(key)?;
     super::replication::require_not_replica(key, "Automatic key rotation")?;
     key.rotation = None;
     Ok(Value::Null)
