@@ -522,6 +522,58 @@ async fn every_kind_of_object_survives_a_restart() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn an_init_file_is_persisted_and_reapplied_idempotently() {
+    let dir = TempDir::new("init");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let init = dir.0.join("init.json");
+    let key = "2b0a7c1e-5d4f-4a3b-9c8d-7e6f5a4b3c2d";
+    std::fs::write(
+        &init,
+        serde_json::json!({
+            "kms": {"keys": [{"id": key, "aliases": ["alias/seeded"], "tags": {"from": "init"}}]},
+            "keyvault": {"secrets": [{"name": "seeded", "value": "from-init"}]}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let with_init = trent::Config {
+        init: Some(init.clone()),
+        ..config(&dir.0)
+    };
+    let server = trent::Server::start(with_init.clone()).await.unwrap();
+    let kms = client_in(&server, "us-east-1");
+    kms.tag_resource()
+        .key_id(key)
+        .tags(tag("later", "change"))
+        .send()
+        .await
+        .unwrap();
+    drop(kms);
+    server.stop().await;
+
+    // Without the init file: what it created is on disk.
+    let server = start(&dir.0).await;
+    let kms = client_in(&server, "us-east-1");
+    let vault = vault_client(&server);
+    let aliases = kms.list_aliases().key_id(key).send().await.unwrap();
+    assert_eq!(aliases.aliases()[0].alias_name(), Some("alias/seeded"));
+    assert_eq!(get_version(&vault, "seeded", None).await.unwrap(), "from-init");
+    drop((kms, vault));
+    server.stop().await;
+
+    // With it again: nothing is added twice and the later change survives.
+    let server = trent::Server::start(with_init).await.unwrap();
+    let kms = client_in(&server, "us-east-1");
+    assert_eq!(kms.list_keys().send().await.unwrap().keys().len(), 1);
+    let tags = kms.list_resource_tags().key_id(key).send().await.unwrap();
+    assert_eq!(tags.tags().len(), 2);
+    let (_, health) = control(&server.keyvault_endpoint(), "health", None).await;
+    assert_eq!(health["versions"], 1);
+    drop(kms);
+    server.stop().await;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Control API: reset and import reach the disk
 
