@@ -500,6 +500,20 @@ async fn material_expires_on_the_clock_and_the_same_material_brings_the_key_back
     assert_eq!(meta.key_state, Some(KeyState::Enabled));
     assert_eq!(meta.expiration_model, Some(ExpirationModelType::KeyMaterialExpires));
     assert_eq!(meta.valid_to.unwrap().secs(), valid_to);
+    let listed = kms
+        .list_key_rotations()
+        .key_id(&key)
+        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+        .send()
+        .await
+        .unwrap()
+        .rotations
+        .unwrap();
+    assert_eq!(
+        listed[0].expiration_model,
+        Some(ExpirationModelType::KeyMaterialExpires)
+    );
+    assert_eq!(listed[0].valid_to.unwrap().secs(), valid_to);
     let blob = encrypt(&kms, &key, b"until further notice").await;
 
     advance_days(&server, 3).await;
@@ -754,6 +768,11 @@ async fn new_key_material_rotates_a_symmetric_key_on_demand() {
     assert_eq!(listed[0].key_material_id.as_deref(), Some(first_id.as_str()));
     assert_eq!(listed[0].key_material_state, Some(KeyMaterialState::Current));
     assert_eq!(listed[0].import_state, Some(ImportState::Imported));
+    assert_eq!(
+        listed[0].expiration_model,
+        Some(ExpirationModelType::KeyMaterialDoesNotExpire)
+    );
+    assert!(listed[0].valid_to.is_none() && listed[0].rotation_date.is_none());
     assert_eq!(listed[1].key_material_id.as_deref(), Some(second_id.as_str()));
     assert_eq!(listed[1].key_material_state, Some(KeyMaterialState::PendingRotation));
     assert_eq!(
