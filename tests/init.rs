@@ -511,6 +511,58 @@ async fn known_hmac_and_ecc_material_checks_out_independently() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn signatures_and_macs_from_one_run_verify_in_the_next() {
+    let message = Blob::new(b"made by the first run".to_vec());
+    let first = start_with(&example()).await;
+    let kms = common::client_in(&first, "us-east-1");
+    let signature = kms
+        .sign()
+        .key_id("alias/release-signing")
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .message(message.clone())
+        .send()
+        .await
+        .unwrap()
+        .signature
+        .unwrap();
+    let mac = kms
+        .generate_mac()
+        .key_id("alias/webhook-mac")
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .message(message.clone())
+        .send()
+        .await
+        .unwrap()
+        .mac
+        .unwrap();
+    first.stop().await;
+
+    let second = start_with(&example()).await;
+    let kms = common::client_in(&second, "us-east-1");
+    let verified = kms
+        .verify()
+        .key_id(ECC_ID)
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .message(message.clone())
+        .signature(signature)
+        .send()
+        .await
+        .expect("the first run's signature verifies");
+    assert!(verified.signature_valid);
+    let verified = kms
+        .verify_mac()
+        .key_id(HMAC_ID)
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .message(message)
+        .mac(mac)
+        .send()
+        .await
+        .expect("the first run's MAC verifies");
+    assert!(verified.mac_valid);
+    second.stop().await;
+}
+
 fn pem_body(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
     base64::engine::general_purpose::STANDARD.decode(body).unwrap()
