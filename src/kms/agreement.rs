@@ -39,7 +39,7 @@ pub fn derive_shared_secret(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     let now = kms.now_ms();
     let (arn, material) = {
         let mut store = kms.lock();
-        let key = state::key_mut(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
+        let key = state::key_ref(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
         key.require_enabled()?;
         key.require_usage("KEY_AGREEMENT", "DeriveSharedSecret")?;
         if !key

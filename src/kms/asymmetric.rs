@@ -29,7 +29,7 @@ fn is_asymmetric(kms: &Kms, scope: &Scope, key_id: Option<&str>) -> bool {
     let Some(key_id) = key_id else { return false };
     let now = kms.now_ms();
     let mut store = kms.lock();
-    state::key_mut(&mut store, scope, key_id, Accept::AnyIdentifier, now)
+    state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)
         .is_ok_and(|key| key.key_spec != KeySpec::SymmetricDefault)
 }
 
@@ -54,7 +54,7 @@ fn rsa_key(
 ) -> Result<(String, &'static str, KeyMaterial), KmsError> {
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
+    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
     key.require_enabled()?;
     key.require_usage("ENCRYPT_DECRYPT", operation)?;
     let spec = key.key_spec;

@@ -69,7 +69,7 @@ pub(super) fn seal_with(
     let now = kms.now_ms();
     let (arn, version, material) = {
         let mut store = kms.lock();
-        let key = state::key_mut(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
+        let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
         key.require_enabled()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         if key.key_spec != KeySpec::SymmetricDefault {
@@ -110,7 +110,7 @@ pub(super) fn open_blob(
         let mut store = kms.lock();
         let requested = match key_id {
             Some(id) => {
-                let key = state::key_mut(&mut store, scope, id, Accept::AnyIdentifier, now)?;
+                let key = state::key_ref(&mut store, scope, id, Accept::AnyIdentifier, now)?;
                 if key.key_spec != KeySpec::SymmetricDefault && key.key_usage == "ENCRYPT_DECRYPT" {
                     return Err(KmsError::unsupported(format!("{operation} with {} keys", key.key_spec)));
                 }
@@ -136,7 +136,7 @@ pub(super) fn open_blob(
             }
         }
         let Some(local) = local else { return Err(invalid()) };
-        let key = state::key_mut(&mut store, scope, &local, Accept::AnyIdentifier, now)?;
+        let key = state::key_ref(&mut store, scope, &local, Accept::AnyIdentifier, now)?;
         key.require_enabled()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         check_algorithm(key.key_spec, algorithm)?;

@@ -269,7 +269,7 @@ pub fn describe_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
     let req: KeyIdRequest = request(input)?;
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
+    let key = state::key_ref(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
     let metadata = KeyMetadata::of(key);
     drop(store);
     response(&KeyMetadataResponse { key_metadata: metadata })

@@ -23,7 +23,7 @@ fn mac_key(
 ) -> Result<(String, KeyMaterial), KmsError> {
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
+    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
     key.require_enabled()?;
     key.require_usage("GENERATE_VERIFY_MAC", operation)?;
     if !key.key_spec.mac_algorithms().contains(&algorithm) {

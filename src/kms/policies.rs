@@ -58,7 +58,7 @@ pub fn get_key_policy(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, K
     let now = kms.now_ms();
     let policy = {
         let mut store = kms.lock();
-        let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        let key = state::key_ref(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
         check_name(req.policy_name.as_deref())?;
         key.policy.clone()
     };
@@ -114,7 +114,7 @@ pub fn list_key_policies(kms: &Kms, scope: &Scope, input: Value) -> Result<Value
     let now = kms.now_ms();
     {
         let mut store = kms.lock();
-        state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+        state::key_ref(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     }
     let names = [DEFAULT_POLICY_NAME.to_string()];
     let remaining = names.iter().filter(|n| match &start {

@@ -95,7 +95,7 @@ pub fn get_key_rotation_status(kms: &Kms, scope: &Scope, input: Value) -> Result
     let req: KeyIdRequest = request(input)?;
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOrForeignArn, now)?;
+    let key = state::key_ref(&mut store, scope, &req.key_id, Accept::KeyOrForeignArn, now)?;
     require_rotatable(key)?;
     let out = GetKeyRotationStatusResponse {
         key_id: key.arn(),

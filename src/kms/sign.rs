@@ -30,7 +30,7 @@ fn signing_key(
 ) -> Result<(String, KeyMaterial), KmsError> {
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
+    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
     key.require_enabled()?;
     key.require_usage("SIGN_VERIFY", operation)?;
     if !key.key_spec.signing_algorithms().contains(&algorithm) {
@@ -165,7 +165,7 @@ pub fn get_public_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, K
     let now = kms.now_ms();
     let (out_key, material) = {
         let mut store = kms.lock();
-        let key = state::key_mut(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
+        let key = state::key_ref(&mut store, scope, &req.key_id, Accept::AnyIdentifier, now)?;
         // AWS answers GetPublicKey for disabled keys too; only pending deletion is refused.
         key.require_not_pending_deletion()?;
         if !key.key_spec.has_public_key() {

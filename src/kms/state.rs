@@ -271,6 +271,15 @@ impl RegionStore {
 
     /// Performs automatic rotations that have come due for `key_id` (lazily, on access).
     pub fn rotate_if_due(&mut self, key_id: &str, now_ms: i64) {
+        // Look first without marking the record changed: on the hot path nothing is due.
+        let due = self
+            .keys
+            .get(key_id)
+            .and_then(|k| k.rotation.as_ref())
+            .is_some_and(|r| r.next_rotation_ms <= now_ms);
+        if !due {
+            return;
+        }
         let Some(key) = self.keys.get_mut(key_id) else { return };
         // AWS does not rotate disabled keys or keys pending deletion; it catches up once they are enabled again.
         if key.state != KeyState::Enabled {
@@ -688,6 +697,24 @@ pub fn key_mut<'a>(
         .region(&scope, now_ms)
         .keys
         .get_mut(&key_id)
+        .ok_or_else(|| KmsError::NotFound(format!("Key '{arn}' does not exist")))
+}
+
+/// Resolves and returns the key record for reading: the record is not marked changed, so an operation that only
+/// reads its key (Encrypt, Sign, DescribeKey …) never reaches storage.
+pub fn key_ref<'a>(
+    store: &'a mut Store,
+    ctx: &Scope,
+    input: &str,
+    accept: Accept,
+    now_ms: i64,
+) -> Result<&'a KeyRecord, KmsError> {
+    let (scope, key_id) = resolve(store, ctx, input, accept, now_ms)?;
+    let arn = key_arn(&scope.region, &scope.account_id, &key_id);
+    store
+        .region(&scope, now_ms)
+        .keys
+        .get(&key_id)
         .ok_or_else(|| KmsError::NotFound(format!("Key '{arn}' does not exist")))
 }
 

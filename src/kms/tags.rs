@@ -91,7 +91,7 @@ pub fn list_resource_tags(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
     let start = paging::start(req.marker.as_deref())?;
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let key = state::key_ref(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     let (tags, next_marker) = paging::page(
         key.tags.range((start, Bound::Unbounded)).map(|(k, v)| {
             (
