@@ -1,5 +1,5 @@
 //! The only module that touches cryptographic primitives: key material, the symmetric ciphertext envelope,
-//! asymmetric signatures, RSA OAEP encryption, HMAC and ECDH.
+//! asymmetric signatures, RSA OAEP encryption, HMAC, ECDH and the wrapping of imported key material.
 //!
 //! Why a single module: everything here is built from the vetted RustCrypto crates (aes-gcm, rsa, p256/p384/
 //! p521/k256, sha1/sha2, hmac) and nothing else — no hand-written primitives. Keeping them behind one small,
@@ -20,6 +20,7 @@ pub mod mldsa;
 pub mod sign;
 #[cfg(test)]
 mod testutil;
+pub mod wrap;
 
 pub use keys::{KeyMaterial, KeySpec};
 

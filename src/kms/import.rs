@@ -18,19 +18,19 @@
 //! - Symmetric keys can take new material for on-demand rotation (`ImportType=NEW_KEY_MATERIAL`): it waits as
 //!   `PENDING_ROTATION` ([`ImportInfo::pending`]) until `RotateKeyOnDemand` makes it current ([`rotate_to_pending`]).
 //!
-//! The wrapping and unwrapping primitives are in the [`wrap`] submodule (RustCrypto `rsa`, `aes-gcm`, `aes-kw`).
-
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+//! The wrapping keys, the unwrapping and the sealing of tokens are primitives in [`crate::crypto::wrap`]; this
+//! module decides what a token carries and what each failure means on the wire.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::errors::KmsError;
 use super::rotations::RotationType;
 use super::state::{self, Accept, KeyRecord, KeyState, Origin, Scope};
 use super::{b64, epoch_secs, request, response, Kms};
-use crate::crypto::{KeyMaterial, KeySpec};
+use crate::crypto::wrap::{self, WrappingKey};
+use crate::crypto::{CryptoError, KeyMaterial, KeySpec};
 
 const DAY_MS: i64 = 86_400_000;
 /// Import parameters are valid this long (AWS: 24 hours).
@@ -412,13 +412,16 @@ pub async fn get_parameters_for_import(kms: &Kms, scope: &Scope, input: Value) -
         (key.arn(), bits, alg)
     };
     // RSA generation is slow: never on the async workers, never under the lock.
-    let private = tokio::task::spawn_blocking(move || wrap::wrapping_key(bits))
+    let private = tokio::task::spawn_blocking(move || WrappingKey::generate(bits))
         .await
-        .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))??;
+        .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))?
+        .map_err(internal("wrapping key generation failed"))?;
     // Valid for 24 hours from when the parameters are issued (after the wrapping key exists).
     let valid_to_ms = kms.now_ms() + PARAMETERS_VALID_MS;
-    let public_key = wrap::public_key_der(&private)?;
-    let import_token = wrap::seal_token(&wrap::Token {
+    let public_key = private
+        .public_key_der()
+        .map_err(internal("cannot encode the wrapping public key"))?;
+    let import_token = seal_token(&Token {
         key_arn: arn.clone(),
         algorithm: alg,
         valid_to_ms,
@@ -513,7 +516,7 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
             "You cannot specify a KeyMaterialId when ImportType is NEW_KEY_MATERIAL.".into(),
         ));
     }
-    let token = wrap::open_token(&req.import_token)?;
+    let token = open_token(&req.import_token)?;
     if token.key_arn != arn {
         return Err(KmsError::InvalidImportToken(format!(
             "The import token is not valid for {arn}. Use an import token from a GetParametersForImport request \
@@ -527,7 +530,7 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
     }
     let wrapped = req.encrypted_key_material.clone();
     let material = tokio::task::spawn_blocking(move || {
-        let plain = wrap::unwrap(&token.private_key, token.algorithm, &wrapped).ok_or_else(|| {
+        let plain = token.private_key.unwrap(token.algorithm, &wrapped).ok_or_else(|| {
             KmsError::InvalidCiphertext(
                 "The encrypted key material could not be decrypted with the wrapping key and algorithm of the \
                  import token."
@@ -692,369 +695,106 @@ pub fn delete_imported_key_material(kms: &Kms, scope: &Scope, input: Value) -> R
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The primitives: wrapping keys, import tokens, unwrapping.
+// Import tokens: what a token carries and how it is laid out (the sealing itself is `crypto::wrap`).
 
-pub mod wrap {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    use aes_gcm::{Aes256Gcm, Nonce};
-    use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
-    use rsa::traits::PublicKeyParts;
-    use rsa::{Oaep, RsaPrivateKey};
-    use zeroize::Zeroizing;
+/// What an import token carries.
+struct Token {
+    pub key_arn: String,
+    pub algorithm: wrap::Algorithm,
+    pub valid_to_ms: i64,
+    pub private_key: WrappingKey,
+}
 
-    use super::*;
+const TOKEN_MAGIC: [u8; 4] = *b"TIT\x01";
 
-    /// The wrapping algorithms trent unwraps.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Algorithm {
-        OaepSha1,
-        OaepSha256,
-        /// RSA-OAEP (SHA-1) of an ephemeral AES key, then AES Key Wrap with Padding (RFC 5649) of the material.
-        AesKwSha1,
-        /// As [`Algorithm::AesKwSha1`] with SHA-256 for OAEP and MGF1.
-        AesKwSha256,
-    }
+fn internal(what: &str) -> impl Fn(CryptoError) -> KmsError + '_ {
+    move |e| KmsError::Internal(format!("{what}: {e}"))
+}
 
-    impl Algorithm {
-        pub fn is_hybrid(self) -> bool {
-            matches!(self, Algorithm::AesKwSha1 | Algorithm::AesKwSha256)
-        }
+/// `"TIT" 0x01 | nonce (12) | AES-256-GCM(valid-to ms: i64 | algorithm: u8 | ARN length: u16 | ARN |
+/// PKCS#8 DER of the wrapping key)`, sealed by [`wrap::seal`] under a per-process key with the magic bound as
+/// associated data.
+fn seal_token(token: &Token) -> Result<Vec<u8>, KmsError> {
+    let der = token
+        .private_key
+        .to_pkcs8_der()
+        .map_err(internal("cannot encode the wrapping key"))?;
+    let arn = token.key_arn.as_bytes();
+    let arn_len = u16::try_from(arn.len()).map_err(|_| KmsError::Internal("key ARN too long".into()))?;
+    let mut payload = Zeroizing::new(Vec::with_capacity(11 + arn.len() + der.len()));
+    payload.extend_from_slice(&token.valid_to_ms.to_be_bytes());
+    payload.push(token.algorithm.code());
+    payload.extend_from_slice(&arn_len.to_be_bytes());
+    payload.extend_from_slice(arn);
+    payload.extend_from_slice(&der);
+    wrap::seal(&TOKEN_MAGIC, &payload).map_err(internal("cannot seal the import token"))
+}
 
-        fn oaep(self) -> Oaep {
-            match self {
-                Algorithm::OaepSha1 | Algorithm::AesKwSha1 => Oaep::new::<sha1::Sha1>(),
-                Algorithm::OaepSha256 | Algorithm::AesKwSha256 => Oaep::new::<sha2::Sha256>(),
-            }
-        }
+fn invalid_token() -> KmsError {
+    KmsError::InvalidImportToken(
+        "The import token is not valid. Use the import token from the same GetParametersForImport response as the \
+         public key."
+            .into(),
+    )
+}
 
-        fn code(self) -> u8 {
-            match self {
-                Algorithm::OaepSha1 => 1,
-                Algorithm::OaepSha256 => 2,
-                Algorithm::AesKwSha1 => 3,
-                Algorithm::AesKwSha256 => 4,
-            }
-        }
-
-        fn from_code(code: u8) -> Option<Algorithm> {
-            [
-                Algorithm::OaepSha1,
-                Algorithm::OaepSha256,
-                Algorithm::AesKwSha1,
-                Algorithm::AesKwSha256,
-            ]
-            .into_iter()
-            .find(|a| a.code() == code)
-        }
-    }
-
-    /// Unwraps `blob` (EncryptedKeyMaterial) with the wrapping private key; None if it does not unwrap.
-    pub fn unwrap(private: &RsaPrivateKey, algorithm: Algorithm, blob: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        if !algorithm.is_hybrid() {
-            return private.decrypt(algorithm.oaep(), blob).ok().map(Zeroizing::new);
-        }
-        // The RSA-OAEP-wrapped AES key (one modulus-sized block) comes first, the wrapped material after it.
-        let (rsa_part, wrapped) = blob.split_at_checked(private.size())?;
-        if wrapped.is_empty() {
-            return None;
-        }
-        let aes_key = Zeroizing::new(private.decrypt(algorithm.oaep(), rsa_part).ok()?);
-        let plain = match aes_key.len() {
-            16 => aes_kw::KekAes128::try_from(aes_key.as_slice())
-                .ok()?
-                .unwrap_with_padding_vec(wrapped),
-            24 => aes_kw::KekAes192::try_from(aes_key.as_slice())
-                .ok()?
-                .unwrap_with_padding_vec(wrapped),
-            32 => aes_kw::KekAes256::try_from(aes_key.as_slice())
-                .ok()?
-                .unwrap_with_padding_vec(wrapped),
-            _ => return None,
-        };
-        plain.ok().map(Zeroizing::new)
-    }
-
-    /// Wrapping keys generated ahead of use, per modulus size (generation of RSA-4096 takes seconds).
-    struct Pool {
-        ready: HashMap<usize, Vec<RsaPrivateKey>>,
-        refilling: HashMap<usize, bool>,
-    }
-
-    fn pool() -> &'static Mutex<Pool> {
-        static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
-        POOL.get_or_init(|| {
-            Mutex::new(Pool {
-                ready: HashMap::new(),
-                refilling: HashMap::new(),
-            })
-        })
-    }
-
-    fn generate(bits: usize) -> Result<RsaPrivateKey, KmsError> {
-        RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-            .map_err(|e| KmsError::Internal(format!("wrapping key generation failed: {e}")))
-    }
-
-    /// A fresh RSA wrapping key of `bits` (blocking): one generated ahead if there is one, and another is started
-    /// in the background for the next request. Each key is handed out once.
-    pub fn wrapping_key(bits: usize) -> Result<RsaPrivateKey, KmsError> {
-        let (ready, start_refill) = {
-            let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-            let ready = pool.ready.get_mut(&bits).and_then(Vec::pop);
-            let refilling = pool.refilling.entry(bits).or_insert(false);
-            let start = !*refilling;
-            *refilling = true;
-            (ready, start)
-        };
-        if start_refill {
-            let spawned = std::thread::Builder::new()
-                .name("trent-wrapping-keys".into())
-                .spawn(move || {
-                    let key = generate(bits).ok();
-                    let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(key) = key {
-                        pool.ready.entry(bits).or_default().push(key);
-                    }
-                    pool.refilling.insert(bits, false);
-                });
-            if spawned.is_err() {
-                let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-                pool.refilling.insert(bits, false);
-            }
-        }
-        match ready {
-            Some(key) => Ok(key),
-            None => generate(bits),
-        }
-    }
-
-    pub fn public_key_der(private: &RsaPrivateKey) -> Result<Vec<u8>, KmsError> {
-        private
-            .to_public_key()
-            .to_public_key_der()
-            .map(|der| der.as_bytes().to_vec())
-            .map_err(|e| KmsError::Internal(format!("cannot encode the wrapping public key: {e}")))
-    }
-
-    /// What an import token carries.
-    pub struct Token {
-        pub key_arn: String,
-        pub algorithm: Algorithm,
-        pub valid_to_ms: i64,
-        pub private_key: RsaPrivateKey,
-    }
-
-    const TOKEN_MAGIC: [u8; 4] = *b"TIT\x01";
-    const NONCE_LEN: usize = 12;
-
-    /// The per-process key that seals import tokens.
-    fn token_cipher() -> &'static Aes256Gcm {
-        static CIPHER: OnceLock<Aes256Gcm> = OnceLock::new();
-        CIPHER.get_or_init(|| {
-            let key = Zeroizing::new(crate::crypto::random_bytes(32));
-            Aes256Gcm::new_from_slice(&key).unwrap_or_else(|_| Aes256Gcm::new(&Default::default()))
-        })
-    }
-
-    /// `"TIT" 0x01 | nonce (12) | AES-256-GCM(valid-to ms: i64 | algorithm: u8 | ARN length: u16 | ARN |
-    /// PKCS#8 DER of the wrapping key)`, the magic bound as associated data.
-    pub fn seal_token(token: &Token) -> Result<Vec<u8>, KmsError> {
-        let der = token
-            .private_key
-            .to_pkcs8_der()
-            .map_err(|e| KmsError::Internal(format!("cannot encode the wrapping key: {e}")))?;
-        let arn = token.key_arn.as_bytes();
-        let arn_len = u16::try_from(arn.len()).map_err(|_| KmsError::Internal("key ARN too long".into()))?;
-        let mut payload = Zeroizing::new(Vec::with_capacity(11 + arn.len() + der.as_bytes().len()));
-        payload.extend_from_slice(&token.valid_to_ms.to_be_bytes());
-        payload.push(token.algorithm.code());
-        payload.extend_from_slice(&arn_len.to_be_bytes());
-        payload.extend_from_slice(arn);
-        payload.extend_from_slice(der.as_bytes());
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&crate::crypto::random_bytes(NONCE_LEN));
-        let sealed = token_cipher()
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: &payload,
-                    aad: &TOKEN_MAGIC,
-                },
-            )
-            .map_err(|_| KmsError::Internal("cannot seal the import token".into()))?;
-        let mut out = Vec::with_capacity(TOKEN_MAGIC.len() + NONCE_LEN + sealed.len());
-        out.extend_from_slice(&TOKEN_MAGIC);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
-    }
-
-    fn invalid_token() -> KmsError {
-        KmsError::InvalidImportToken(
-            "The import token is not valid. Use the import token from the same GetParametersForImport response as \
-             the public key."
-                .into(),
-        )
-    }
-
-    /// Opens a token made by [`seal_token`] (by this process); anything else → InvalidImportTokenException.
-    pub fn open_token(blob: &[u8]) -> Result<Token, KmsError> {
-        let rest = blob.strip_prefix(&TOKEN_MAGIC[..]).ok_or_else(invalid_token)?;
-        let (nonce, sealed) = rest.split_first_chunk::<NONCE_LEN>().ok_or_else(invalid_token)?;
-        let payload = Zeroizing::new(
-            token_cipher()
-                .decrypt(
-                    &Nonce::from(*nonce),
-                    Payload {
-                        msg: sealed,
-                        aad: &TOKEN_MAGIC,
-                    },
-                )
-                .map_err(|_| invalid_token())?,
-        );
-        let (valid_to, rest) = payload.split_first_chunk::<8>().ok_or_else(invalid_token)?;
-        let (&code, rest) = rest.split_first().ok_or_else(invalid_token)?;
-        let (arn_len, rest) = rest.split_first_chunk::<2>().ok_or_else(invalid_token)?;
-        let (arn, der) = rest
-            .split_at_checked(usize::from(u16::from_be_bytes(*arn_len)))
-            .ok_or_else(invalid_token)?;
-        Ok(Token {
-            key_arn: String::from_utf8(arn.to_vec()).map_err(|_| invalid_token())?,
-            algorithm: Algorithm::from_code(code).ok_or_else(invalid_token)?,
-            valid_to_ms: i64::from_be_bytes(*valid_to),
-            private_key: RsaPrivateKey::from_pkcs8_der(der).map_err(|_| invalid_token())?,
-        })
-    }
+/// Opens a token made by [`seal_token`] (by this process); anything else → InvalidImportTokenException.
+fn open_token(blob: &[u8]) -> Result<Token, KmsError> {
+    let payload = wrap::open(&TOKEN_MAGIC, blob).ok_or_else(invalid_token)?;
+    let (valid_to, rest) = payload.split_first_chunk::<8>().ok_or_else(invalid_token)?;
+    let (&code, rest) = rest.split_first().ok_or_else(invalid_token)?;
+    let (arn_len, rest) = rest.split_first_chunk::<2>().ok_or_else(invalid_token)?;
+    let (arn, der) = rest
+        .split_at_checked(usize::from(u16::from_be_bytes(*arn_len)))
+        .ok_or_else(invalid_token)?;
+    Ok(Token {
+        key_arn: String::from_utf8(arn.to_vec()).map_err(|_| invalid_token())?,
+        algorithm: wrap::Algorithm::from_code(code).ok_or_else(invalid_token)?,
+        valid_to_ms: i64::from_be_bytes(*valid_to),
+        private_key: WrappingKey::from_pkcs8_der(der).map_err(|_| invalid_token())?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use rsa::traits::PublicKeyParts;
-    use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
-
-    use super::wrap::{self, Algorithm};
     use super::*;
-
-    fn rsa_2048() -> RsaPrivateKey {
-        RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap()
-    }
-
-    /// Wraps like a client would, with the rsa and aes-kw crates' public APIs.
-    fn client_wrap(public: &RsaPublicKey, algorithm: Algorithm, material: &[u8]) -> Vec<u8> {
-        let mut rng = rand::rngs::OsRng;
-        let oaep = |sha256: bool| {
-            if sha256 {
-                Oaep::new::<sha2::Sha256>()
-            } else {
-                Oaep::new::<sha1::Sha1>()
-            }
-        };
-        match algorithm {
-            Algorithm::OaepSha1 => public.encrypt(&mut rng, oaep(false), material).unwrap(),
-            Algorithm::OaepSha256 => public.encrypt(&mut rng, oaep(true), material).unwrap(),
-            Algorithm::AesKwSha1 | Algorithm::AesKwSha256 => {
-                let aes_key: [u8; 32] = crate::crypto::random_bytes(32).try_into().unwrap();
-                let mut out = public
-                    .encrypt(&mut rng, oaep(algorithm == Algorithm::AesKwSha256), &aes_key)
-                    .unwrap();
-                out.extend(
-                    aes_kw::KekAes256::from(aes_key)
-                        .wrap_with_padding_vec(material)
-                        .unwrap(),
-                );
-                out
-            }
-        }
-    }
-
-    #[test]
-    fn every_algorithm_unwraps_what_a_client_wrapped_and_nothing_else() {
-        let private = rsa_2048();
-        let public = private.to_public_key();
-        let material = crate::crypto::random_bytes(32);
-        for alg in [
-            Algorithm::OaepSha1,
-            Algorithm::OaepSha256,
-            Algorithm::AesKwSha1,
-            Algorithm::AesKwSha256,
-        ] {
-            let blob = client_wrap(&public, alg, &material);
-            assert_eq!(
-                wrap::unwrap(&private, alg, &blob).unwrap().as_slice(),
-                material,
-                "{alg:?}"
-            );
-            // The other hash, a flipped byte, a truncated blob: all refused.
-            let other = match alg {
-                Algorithm::OaepSha1 => Algorithm::OaepSha256,
-                Algorithm::OaepSha256 => Algorithm::OaepSha1,
-                Algorithm::AesKwSha1 => Algorithm::AesKwSha256,
-                Algorithm::AesKwSha256 => Algorithm::AesKwSha1,
-            };
-            assert!(wrap::unwrap(&private, other, &blob).is_none(), "{alg:?} as {other:?}");
-            let mut flipped = blob.clone();
-            let last = flipped.len() - 1;
-            flipped[last] ^= 1;
-            assert!(wrap::unwrap(&private, alg, &flipped).is_none(), "{alg:?} flipped");
-            assert!(
-                wrap::unwrap(&private, alg, &blob[..blob.len() - 8]).is_none(),
-                "{alg:?} truncated"
-            );
-            assert!(wrap::unwrap(&rsa_2048(), alg, &blob).is_none(), "{alg:?} other key");
-        }
-        // Hybrid wrapping carries material far larger than one RSA block (an RSA private key).
-        let big = crate::crypto::random_bytes(2400);
-        let blob = client_wrap(&public, Algorithm::AesKwSha256, &big);
-        assert_eq!(
-            wrap::unwrap(&private, Algorithm::AesKwSha256, &blob)
-                .unwrap()
-                .as_slice(),
-            big
-        );
-        // RSA part only, no wrapped material.
-        assert!(wrap::unwrap(&private, Algorithm::AesKwSha256, &blob[..256]).is_none());
-    }
+    use crate::crypto::wrap::{client_wrap, Algorithm};
 
     #[test]
     fn a_token_round_trips_and_any_change_is_refused() {
-        let private = rsa_2048();
-        let n = private.n().clone();
-        let token = wrap::seal_token(&wrap::Token {
+        let private = WrappingKey::generate(2048).unwrap();
+        let public = private.public_key_der().unwrap();
+        let token = seal_token(&Token {
             key_arn: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
             algorithm: Algorithm::AesKwSha256,
             valid_to_ms: 1234,
             private_key: private,
         })
         .unwrap();
-        // The wrapping key must not be readable from the token.
-        assert!(!token.windows(16).any(|w| n.to_bytes_be().windows(16).any(|x| x == w)));
-        let back = wrap::open_token(&token).unwrap();
+        // The wrapping key must not be readable from the token (the modulus is the tail of its SPKI).
+        let n = &public[public.len() - 5 - 256..public.len() - 5];
+        assert!(!token.windows(16).any(|w| n.windows(16).any(|x| x == w)));
+        let back = open_token(&token).unwrap();
         assert_eq!(back.key_arn, "arn:aws:kms:us-east-1:000000000000:key/k");
         assert_eq!(back.algorithm, Algorithm::AesKwSha256);
         assert_eq!(back.valid_to_ms, 1234);
-        assert_eq!(back.private_key.n(), &n);
+        assert_eq!(back.private_key.public_key_der().unwrap(), public);
         for i in [0, 5, 20, token.len() - 1] {
             let mut bad = token.clone();
             bad[i] ^= 0x40;
-            assert_eq!(
-                wrap::open_token(&bad).err().unwrap().code(),
-                "InvalidImportTokenException"
-            );
+            assert_eq!(open_token(&bad).err().unwrap().code(), "InvalidImportTokenException");
         }
+        assert_eq!(open_token(b"").err().unwrap().code(), "InvalidImportTokenException");
         assert_eq!(
-            wrap::open_token(b"").err().unwrap().code(),
-            "InvalidImportTokenException"
-        );
-        assert_eq!(
-            wrap::open_token(&token[..40]).err().unwrap().code(),
+            open_token(&token[..40]).err().unwrap().code(),
             "InvalidImportTokenException"
         );
         // A 4096-bit wrapping key still fits the model's 6144-byte ImportToken.
-        let big = wrap::seal_token(&wrap::Token {
+        let big = seal_token(&Token {
             key_arn: format!("arn:aws:kms:ap-southeast-2:123456789012:key/{}", uuid::Uuid::new_v4()),
             algorithm: Algorithm::OaepSha256,
             valid_to_ms: 0,
-            private_key: wrap::wrapping_key(4096).unwrap(),
+            private_key: WrappingKey::generate(4096).unwrap(),
         })
         .unwrap();
         assert!(big.len() <= 6144, "{}", big.len());
@@ -1108,7 +848,6 @@ mod tests {
     #[tokio::test]
     async fn an_imported_key_survives_export_and_import_without_its_deleted_material() {
         use base64::Engine;
-        use pkcs8::DecodePublicKey;
         use serde_json::json;
 
         use crate::clock::Clock;
@@ -1130,8 +869,7 @@ mod tests {
                 )
                 .await;
                 let der = b64.decode(params["PublicKey"].as_str().unwrap()).unwrap();
-                let public = RsaPublicKey::from_public_key_der(&der).unwrap();
-                let wrapped = client_wrap(&public, Algorithm::AesKwSha256, &material);
+                let wrapped = client_wrap(&der, Algorithm::AesKwSha256, &material);
                 let mut input = json!({
                     "KeyId": key, "ImportToken": params["ImportToken"],
                     "EncryptedKeyMaterial": b64.encode(wrapped),
