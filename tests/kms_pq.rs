@@ -469,6 +469,138 @@ async fn ed25519_keys_sign_verifiable_by_openssl_and_follow_the_message_type_rul
     assert_eq!(code(result), "ValidationException");
 }
 
+/// Runs `openssl` with `args` in `dir`; (success, stdout).
+fn openssl_in(dir: &std::path::Path, args: &[&str]) -> (bool, Vec<u8>) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+    (out.status.success(), out.stdout)
+}
+
+#[tokio::test]
+async fn ed25519_data_key_pairs_sign_with_openssl_and_verify_with_their_public_key() {
+    use aws_sdk_kms::types::DataKeyPairSpec;
+
+    let (_server, kms) = setup().await;
+    let sym = create(&kms, KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let out = kms
+        .generate_data_key_pair()
+        .key_id(&sym)
+        .key_pair_spec(DataKeyPairSpec::EccNistEdwards25519)
+        .encryption_context("purpose", "ed25519")
+        .send()
+        .await
+        .expect("GenerateDataKeyPair ECC_NIST_EDWARDS25519");
+    assert_eq!(out.key_pair_spec, Some(DataKeyPairSpec::EccNistEdwards25519));
+    let public = out.public_key.unwrap().into_inner();
+    let plaintext = out.private_key_plaintext.unwrap().into_inner();
+    // SPKI with id-Ed25519 (RFC 8410) and a 32-byte key; the private key is PKCS#8 with the same OID.
+    let (oid, raw) = spki_parts(&public);
+    assert_eq!((oid.as_str(), raw.len()), ("1.3.101.112", 32));
+    let info = {
+        use spki::der::Decode;
+        pkcs8::PrivateKeyInfo::from_der(&plaintext).expect("PKCS#8 DER")
+    };
+    assert_eq!(info.algorithm.oid.to_string(), "1.3.101.112");
+    // The ciphertext decrypts (with the context) to the same PKCS#8.
+    let private = kms
+        .decrypt()
+        .ciphertext_blob(out.private_key_ciphertext_blob.unwrap())
+        .encryption_context("purpose", "ed25519")
+        .send()
+        .await
+        .expect("Decrypt of PrivateKeyCiphertextBlob")
+        .plaintext
+        .unwrap()
+        .into_inner();
+    assert_eq!(private, plaintext);
+
+    // Without plaintext: the ciphertext decrypts to the private key of the returned public key.
+    let without = kms
+        .generate_data_key_pair_without_plaintext()
+        .key_id(&sym)
+        .key_pair_spec(DataKeyPairSpec::EccNistEdwards25519)
+        .send()
+        .await
+        .expect("GenerateDataKeyPairWithoutPlaintext ECC_NIST_EDWARDS25519");
+    assert_eq!(without.key_pair_spec, Some(DataKeyPairSpec::EccNistEdwards25519));
+    let other_public = without.public_key.unwrap().into_inner();
+    assert_ne!(other_public, public, "every pair is fresh");
+    let other_private = kms
+        .decrypt()
+        .ciphertext_blob(without.private_key_ciphertext_blob.unwrap())
+        .send()
+        .await
+        .unwrap()
+        .plaintext
+        .unwrap()
+        .into_inner();
+
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("NOTICE: `openssl` not found; skipping the OpenSSL Ed25519 data key pair check");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("trent-kms-pq-{}", common::unique("edpair")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let message = b"signed outside KMS with a data key pair";
+    std::fs::write(dir.join("msg"), message).unwrap();
+    let mut signatures = Vec::new();
+    for (n, (private, public)) in [(&private, &public), (&other_private, &other_public)]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("key{n}.der");
+        std::fs::write(dir.join(&key), private).unwrap();
+        // OpenSSL reads the private key and derives exactly the public key trent returned.
+        let (ok, derived) = openssl_in(
+            &dir,
+            &["pkey", "-inform", "DER", "-in", &key, "-pubout", "-outform", "DER"],
+        );
+        assert!(ok, "openssl reads the PKCS#8 Ed25519 private key");
+        assert_eq!(&derived, public, "pair {n}");
+        // OpenSSL signs with it; the signature verifies against the returned public key, and only for the message.
+        let (ok, signature) = openssl_in(
+            &dir,
+            &[
+                "pkeyutl", "-sign", "-rawin", "-keyform", "DER", "-inkey", &key, "-in", "msg",
+            ],
+        );
+        assert!(ok, "openssl signs with the data key pair's private key");
+        assert_eq!(signature.len(), 64);
+        assert_eq!(
+            openssl_ed25519_verifies(public, message, &signature),
+            Some(true),
+            "pair {n}"
+        );
+        assert_eq!(
+            openssl_ed25519_verifies(public, b"another message", &signature),
+            Some(false)
+        );
+        signatures.push(signature);
+    }
+    assert_eq!(
+        openssl_ed25519_verifies(&other_public, message, &signatures[0]),
+        Some(false),
+        "a signature of one pair does not verify with the other's public key"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // ML-KEM pairs: the model lists them, but AWS does not document the private key format; trent refuses them.
+    for spec in [
+        DataKeyPairSpec::MlKem512,
+        DataKeyPairSpec::MlKem768,
+        DataKeyPairSpec::MlKem1024,
+    ] {
+        let (c, m) = error(
+            kms.generate_data_key_pair()
+                .key_id(&sym)
+                .key_pair_spec(spec.clone())
+                .send()
+                .await,
+        );
+        assert_eq!(c, "UnsupportedOperationException", "{spec:?}");
+        assert!(m.contains(spec.as_str()), "{m}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------- ML-KEM
 
 /// fips203 encapsulates to the raw encapsulation key: (shared secret, ciphertext).
