@@ -1022,3 +1022,335 @@ async fn key_states_follow_the_aws_table_for_external_keys() {
     kms.delete_imported_key_material().key_id(&key).send().await.unwrap();
     assert_eq!(state(&kms, &key).await, KeyState::PendingDeletion);
 }
+
+// ------------------------------------------------------------------------------- multi-Region imported keys
+
+/// Imports `material` into `key` with `model` (and `valid_to` secs for KEY_MATERIAL_EXPIRES) and `import_type`.
+async fn import_with(
+    kms: &Client,
+    dir: &Dir,
+    key: &str,
+    material: &[u8],
+    valid_to: Option<i64>,
+    import_type: Option<ImportType>,
+) -> Result<String, (String, String)> {
+    let (public, token) = parameters(kms, key, WrappingKeySpec::Rsa2048, AlgorithmSpec::RsaesOaepSha256).await;
+    let wrapped = openssl_wrap(dir, &public, &AlgorithmSpec::RsaesOaepSha256, material);
+    let mut request = kms
+        .import_key_material()
+        .key_id(key)
+        .import_token(Blob::new(token))
+        .encrypted_key_material(Blob::new(wrapped))
+        .set_import_type(import_type);
+    request = match valid_to {
+        Some(secs) => request
+            .expiration_model(ExpirationModelType::KeyMaterialExpires)
+            .valid_to(DateTime::from_secs(secs)),
+        None => request.expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire),
+    };
+    match request.send().await {
+        Ok(out) => Ok(out.key_material_id.unwrap()),
+        Err(e) => Err(error::<(), _, _>(Err(e))),
+    }
+}
+
+async fn multi_region_external_key(kms: &Client) -> String {
+    let meta = kms
+        .create_key()
+        .origin(OriginType::External)
+        .multi_region(true)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert!(meta.key_id.starts_with("mrk-"));
+    meta.key_id
+}
+
+#[tokio::test]
+async fn a_replica_of_an_imported_multi_region_key_takes_the_same_material_by_its_own_import() {
+    let server = common::server().await;
+    let us = common::client_in(&server, "us-east-1");
+    let eu = common::client_in(&server, "eu-west-1");
+    let dir = Dir::new();
+    let id = multi_region_external_key(&us).await;
+    let material = random(32);
+    let primary_material_id = import(&us, &dir, &id, AlgorithmSpec::RsaesOaepSha256, &material).await;
+    let blob = encrypt(&us, &id, b"written in us-east-1").await;
+
+    // The replica is created without material: PendingImport, EXTERNAL, the primary's key id.
+    let out = us
+        .replicate_key()
+        .key_id(&id)
+        .replica_region("eu-west-1")
+        .send()
+        .await
+        .expect("ReplicateKey of an imported multi-Region key");
+    let md = out.replica_key_metadata.unwrap();
+    assert_eq!(md.origin, Some(OriginType::External));
+    assert_eq!(md.key_id, id);
+    let md = eu
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(md.key_state, Some(KeyState::PendingImport));
+    assert_eq!(md.origin, Some(OriginType::External));
+    assert!(!md.enabled);
+    let (c, m) = error(eu.decrypt().ciphertext_blob(Blob::new(blob.clone())).send().await);
+    assert_eq!(c, "KMSInvalidStateException");
+    assert!(m.contains("pending import"), "{m}");
+
+    // Other material is refused, whatever the ImportType; the primary's material is accepted.
+    for import_type in [None, Some(ImportType::NewKeyMaterial)] {
+        let (c, _) = import_with(&eu, &dir, &id, &random(32), None, import_type)
+            .await
+            .unwrap_err();
+        assert_eq!(c, "IncorrectKeyMaterialException");
+    }
+    assert_eq!(state(&eu, &id).await, KeyState::PendingImport);
+    let valid_to = now_secs(&server) + 10 * DAY_SECS;
+    let replica_material_id = import_with(&eu, &dir, &id, &material, Some(valid_to), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        replica_material_id, primary_material_id,
+        "the same material has the same KeyMaterialId"
+    );
+    assert_eq!(state(&eu, &id).await, KeyState::Enabled);
+
+    // Interoperable both ways.
+    assert_eq!(decrypt(&eu, &blob).await, b"written in us-east-1");
+    let from_eu = encrypt(&eu, &id, b"written in eu-west-1").await;
+    assert_eq!(decrypt(&us, &from_eu).await, b"written in eu-west-1");
+
+    // Each key has its own expiration.
+    let primary_md = us
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let replica_md = eu
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(
+        primary_md.expiration_model,
+        Some(ExpirationModelType::KeyMaterialDoesNotExpire)
+    );
+    assert_eq!(primary_md.valid_to, None);
+    assert_eq!(
+        replica_md.expiration_model,
+        Some(ExpirationModelType::KeyMaterialExpires)
+    );
+    assert_eq!(replica_md.valid_to.map(|t| t.secs()), Some(valid_to));
+
+    // Deleting the primary's material leaves the replica usable, and reimporting restores the primary.
+    us.delete_imported_key_material().key_id(&id).send().await.unwrap();
+    assert_eq!(state(&us, &id).await, KeyState::PendingImport);
+    assert_eq!(state(&eu, &id).await, KeyState::Enabled);
+    assert_eq!(decrypt(&eu, &blob).await, b"written in us-east-1");
+    import(&us, &dir, &id, AlgorithmSpec::RsaesOaepSha256, &material).await;
+    assert_eq!(state(&us, &id).await, KeyState::Enabled);
+
+    // The replica's material expires on its own; the primary is unaffected.
+    advance_days(&server, 11).await;
+    assert_eq!(state(&eu, &id).await, KeyState::PendingImport);
+    assert_eq!(state(&us, &id).await, KeyState::Enabled);
+    assert_eq!(decrypt(&us, &from_eu).await, b"written in eu-west-1");
+    import(&eu, &dir, &id, AlgorithmSpec::RsaesOaepSha256, &material).await;
+    assert_eq!(decrypt(&eu, &blob).await, b"written in us-east-1");
+}
+
+#[tokio::test]
+async fn imported_multi_region_keys_rotate_on_demand_once_every_replica_holds_the_new_material() {
+    let server = common::server().await;
+    let us = common::client_in(&server, "us-east-1");
+    let eu = common::client_in(&server, "eu-west-1");
+    let dir = Dir::new();
+    let id = multi_region_external_key(&us).await;
+    let first = random(32);
+    import(&us, &dir, &id, AlgorithmSpec::RsaesOaepSha256, &first).await;
+    us.replicate_key()
+        .key_id(&id)
+        .replica_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    import(&eu, &dir, &id, AlgorithmSpec::RsaesOaepSha256, &first).await;
+    let old_blob = encrypt(&us, &id, b"first material").await;
+
+    // New material goes into the primary first; a replica cannot take new material of its own.
+    let second = random(32);
+    let second_id = import_with(&us, &dir, &id, &second, None, Some(ImportType::NewKeyMaterial))
+        .await
+        .unwrap();
+    let (c, _) = import_with(&eu, &dir, &id, &random(32), None, Some(ImportType::NewKeyMaterial))
+        .await
+        .unwrap_err();
+    assert_eq!(c, "IncorrectKeyMaterialException");
+    let (c, m) = error(us.rotate_key_on_demand().key_id(&id).send().await);
+    assert_eq!(c, "KMSInvalidStateException");
+    assert!(m.contains("eu-west-1"), "{m}");
+    assert_eq!(
+        import_with(&eu, &dir, &id, &second, None, None).await.unwrap(),
+        second_id,
+        "the replica takes the primary's new material"
+    );
+    us.rotate_key_on_demand()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("RotateKeyOnDemand");
+
+    // The rotation reaches the replica: new ciphertexts decrypt in both regions, old ones too.
+    let new_blob = encrypt(&us, &id, b"second material").await;
+    assert_eq!(decrypt(&eu, &new_blob).await, b"second material");
+    assert_eq!(decrypt(&eu, &old_blob).await, b"first material");
+    let replica_md = eu
+        .describe_key()
+        .key_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(replica_md.key_state, Some(KeyState::Enabled));
+    assert_eq!(replica_md.current_key_material_id.as_deref(), Some(second_id.as_str()));
+    let from_eu = encrypt(&eu, &id, b"eu on the second material").await;
+    assert_eq!(decrypt(&us, &from_eu).await, b"eu on the second material");
+
+    // Material pending rotation deleted from the primary is gone from the replica too.
+    let third = random(32);
+    let third_id = import_with(&us, &dir, &id, &third, None, Some(ImportType::NewKeyMaterial))
+        .await
+        .unwrap();
+    import_with(&eu, &dir, &id, &third, None, None).await.unwrap();
+    us.delete_imported_key_material()
+        .key_id(&id)
+        .key_material_id(&third_id)
+        .send()
+        .await
+        .unwrap();
+    let listed = eu
+        .list_key_rotations()
+        .key_id(&id)
+        .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<String> = listed
+        .rotations
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| r.key_material_id)
+        .collect();
+    assert!(ids.contains(&second_id), "{ids:?}");
+    assert!(!ids.contains(&third_id), "{ids:?}");
+}
+
+#[tokio::test]
+async fn an_imported_ecc_multi_region_key_and_its_replica_share_one_public_key() {
+    let server = common::server().await;
+    let us = common::client_in(&server, "us-east-1");
+    let eu = common::client_in(&server, "eu-west-1");
+    let dir = Dir::new();
+    let id = us
+        .create_key()
+        .origin(OriginType::External)
+        .multi_region(true)
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let pem = dir.path("p256.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &pem,
+    ]);
+    let pkcs8 = openssl(&["pkcs8", "-topk8", "-nocrypt", "-in", &pem, "-outform", "DER"]);
+    let spki = openssl(&["pkey", "-in", &pem, "-pubout", "-outform", "DER"]);
+    import(&us, &dir, &id, AlgorithmSpec::RsaAesKeyWrapSha256, &pkcs8).await;
+    us.replicate_key()
+        .key_id(&id)
+        .replica_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state(&eu, &id).await, KeyState::PendingImport);
+    assert_eq!(
+        code(eu.get_public_key().key_id(&id).send().await),
+        "KMSInvalidStateException"
+    );
+    // Another P-256 key is not the primary's material.
+    let other = dir.path("other.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &other,
+    ]);
+    let other = openssl(&["pkcs8", "-topk8", "-nocrypt", "-in", &other, "-outform", "DER"]);
+    let (public, token) = parameters(&eu, &id, WrappingKeySpec::Rsa2048, AlgorithmSpec::RsaAesKeyWrapSha256).await;
+    let wrapped = openssl_wrap(&dir, &public, &AlgorithmSpec::RsaAesKeyWrapSha256, &other);
+    assert_eq!(
+        code(
+            eu.import_key_material()
+                .key_id(&id)
+                .import_token(Blob::new(token))
+                .encrypted_key_material(Blob::new(wrapped))
+                .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
+                .send()
+                .await
+        ),
+        "IncorrectKeyMaterialException"
+    );
+    import(&eu, &dir, &id, AlgorithmSpec::RsaAesKeyWrapSha256, &pkcs8).await;
+    assert_eq!(state(&eu, &id).await, KeyState::Enabled);
+    for kms in [&us, &eu] {
+        let public = kms.get_public_key().key_id(&id).send().await.unwrap();
+        assert_eq!(public.public_key.unwrap().into_inner(), spki);
+    }
+    // Signed in the replica's region, verified by OpenSSL with the primary material's public key.
+    let message = b"signed by the replica";
+    let signature = eu
+        .sign()
+        .key_id(&id)
+        .message(Blob::new(message))
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap()
+        .signature
+        .unwrap()
+        .into_inner();
+    let public_pem = dir.path("p256.pub.pem");
+    openssl(&["pkey", "-in", &pem, "-pubout", "-out", &public_pem]);
+    let msg = dir.write("msg.bin", message);
+    let sig = dir.write("sig.bin", &signature);
+    let out = openssl(&["dgst", "-sha256", "-verify", &public_pem, "-signature", &sig, &msg]);
+    assert!(String::from_utf8_lossy(&out).contains("Verified OK"));
+}

@@ -151,6 +151,68 @@ fn drop_material(key: &mut KeyRecord, version: usize) {
     }
 }
 
+/// Multi-Region replicas of imported keys: KMS never copies imported material to a replica, but a replica only
+/// takes the material of its primary, at the same version index (the ciphertext envelope names versions by
+/// index). So a replica's [`ImportInfo`] mirrors the primary's versions: a version the replica has not imported
+/// yet is an entry with the primary's KeyMaterialId and `imported: false` (and, for symmetric keys, a placeholder
+/// slot), and the replica's ImportKeyMaterial is a reimport of one of them. True when [`follow_primary`] has work:
+/// the primary has versions the replica does not list, or the replica holds material pending rotation that the
+/// primary no longer has pending.
+pub fn must_follow(replica: &KeyRecord, primary: &ImportInfo) -> bool {
+    let (versions, pending) = replica
+        .import
+        .as_ref()
+        .map_or((0, None), |i| (i.versions.len(), i.pending.as_ref()));
+    let primary_pending = primary.pending.as_ref().map(|p| &p.info.key_material_id);
+    versions < primary.versions.len() || pending.is_some_and(|p| Some(&p.info.key_material_id) != primary_pending)
+}
+
+/// Brings replica `replica`'s import bookkeeping in step with its primary's `primary` (see [`must_follow`]): a
+/// primary version the replica lacks becomes current on the replica if the replica already imported it for
+/// rotation (the primary rotated on demand), otherwise it awaits import and the replica is PendingImport. Material
+/// pending rotation that the primary no longer has pending is dropped (deleting a primary's pending material
+/// deletes it from the replicas too). The replica's own imports, deletions and expirations are left alone.
+pub fn follow_primary(replica: &mut KeyRecord, primary: &ImportInfo) {
+    let symmetric = replica.key_spec == KeySpec::SymmetricDefault;
+    let info = replica.import.get_or_insert_with(ImportInfo::default);
+    let mut awaiting = false;
+    for wanted in primary.versions.iter().skip(info.versions.len()) {
+        match info.pending.take() {
+            Some(p) if p.info.key_material_id == wanted.key_material_id => {
+                replica.materials.push(p.material);
+                info.versions.push(p.info);
+            }
+            other => {
+                info.pending = other;
+                info.versions.push(ImportedMaterial {
+                    key_material_id: wanted.key_material_id.clone(),
+                    imported: false,
+                    expiration_model: DOES_NOT_EXPIRE.to_string(),
+                    valid_to_ms: None,
+                    description: wanted.description.clone(),
+                });
+                if symmetric {
+                    if let Ok(placeholder) = KeyMaterial::from_bytes(KeySpec::SymmetricDefault, &[0u8; 32]) {
+                        replica.materials.push(placeholder);
+                    }
+                }
+                awaiting = true;
+            }
+        }
+    }
+    let primary_pending = primary.pending.as_ref().map(|p| &p.info.key_material_id);
+    if info
+        .pending
+        .as_ref()
+        .is_some_and(|p| Some(&p.info.key_material_id) != primary_pending)
+    {
+        info.pending = None;
+    }
+    if awaiting && replica.state != KeyState::PendingDeletion {
+        replica.state = KeyState::PendingImport;
+    }
+}
+
 /// Checks a key's import bookkeeping against its material (a state document read through the control API or a
 /// data directory): one entry per material version, a removed version only where a key spec allows it, valid ids
 /// and expirations, pending material of the key's spec. The error says what is wrong.
@@ -554,6 +616,12 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
 
     let mut store = kms.lock();
     let (key_scope, key_id) = state::resolve(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    // A multi-Region replica takes only its primary's material (see `follow_primary`): (primary ARN, the id of the
+    // primary's material pending rotation).
+    let replica_of = super::replication::primary_record(&store, &key_scope, &key_id).map(|primary| {
+        let pending = primary.import.as_ref().and_then(|i| i.pending.as_ref());
+        (primary.arn(), pending.map(|p| p.info.key_material_id.clone()))
+    });
     let region = store.region(&key_scope, now);
     let key = region
         .keys
@@ -573,7 +641,27 @@ pub async fn import_key_material(kms: &Kms, scope: &Scope, input: Value) -> Resu
             return Err(incorrect_material(&arn));
         }
     }
+    let mut replica_takes_pending = false;
+    if let Some((primary_arn, primary_pending)) = &replica_of {
+        if known_version.is_none() && !is_pending {
+            if primary_pending.as_ref() != Some(&id) {
+                return Err(KmsError::IncorrectKeyMaterial(format!(
+                    "The key material in the request is not key material of the primary key {primary_arn}. Import \
+                     into the multi-Region replica key {arn} the same key material that was imported into its \
+                     primary key."
+                )));
+            }
+            replica_takes_pending = true;
+        }
+    }
     match (import_type, known_version) {
+        // The primary's material pending rotation, imported into a replica ahead of the primary's rotation.
+        (_, None) if replica_takes_pending => {
+            info.pending = Some(PendingMaterial {
+                material,
+                info: imported,
+            });
+        }
         (NEW_KEY_MATERIAL, _) if !ever_imported => {
             key.materials = vec![material];
             info.versions = vec![imported];

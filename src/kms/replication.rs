@@ -73,6 +73,68 @@ pub fn require_not_replica(key: &KeyRecord, what: &str) -> Result<(), KmsError> 
     }
 }
 
+/// The primary key of the multi-Region replica `key_id` in `scope`; None for a primary or a single-Region key.
+pub(super) fn primary_record<'a>(store: &'a Store, scope: &Scope, key_id: &str) -> Option<&'a KeyRecord> {
+    let key = store
+        .regions
+        .get(&store_key(&scope.account_id, &scope.region))?
+        .keys
+        .get(key_id)?;
+    let info = key.multi_region.as_ref().filter(|m| m.primary_region != key.region)?;
+    store
+        .regions
+        .get(&store_key(&scope.account_id, &info.primary_region))?
+        .keys
+        .get(key_id)
+}
+
+/// RotateKeyOnDemand of a multi-Region primary key with imported material: the material pending rotation must
+/// have been imported into every replica first (AWS's `PENDING_MULTI_REGION_IMPORT_AND_ROTATION`), since KMS
+/// never copies imported material. KMSInvalidStateException names the replicas that lack it.
+pub(super) fn require_replicas_hold_pending(store: &Store, scope: &Scope, key_id: &str) -> Result<(), KmsError> {
+    let Some(primary) = store
+        .regions
+        .get(&store_key(&scope.account_id, &scope.region))
+        .and_then(|r| r.keys.get(key_id))
+    else {
+        return Ok(());
+    };
+    let (Some(info), Some(pending)) = (
+        primary
+            .multi_region
+            .as_ref()
+            .filter(|_| primary.origin == Origin::External),
+        primary.import.as_ref().and_then(|i| i.pending.as_ref()),
+    ) else {
+        return Ok(());
+    };
+    let lacking: Vec<&str> = info
+        .replica_regions
+        .iter()
+        .filter(|region| {
+            let replica = store
+                .regions
+                .get(&store_key(&scope.account_id, region))
+                .and_then(|r| r.keys.get(key_id));
+            replica
+                .and_then(|k| k.import.as_ref())
+                .and_then(|i| i.pending.as_ref())
+                .is_none_or(|p| p.info.key_material_id != pending.info.key_material_id)
+        })
+        .map(String::as_str)
+        .collect();
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    Err(KmsError::InvalidState(format!(
+        "{} has key material {} in PENDING_MULTI_REGION_IMPORT_AND_ROTATION state. Import it into the replica keys \
+         in {} before rotating on demand.",
+        primary.arn(),
+        pending.info.key_material_id,
+        lacking.join(", ")
+    )))
+}
+
 /// AWS's `MultiRegionKey`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -141,8 +203,9 @@ fn set_info(store: &mut Store, account: &str, key_id: &str, regions: &[String], 
 
 /// Brings the multi-Region key `key_id` of `scope` in step with its primary: the primary performs its due
 /// automatic rotations, then a replica receives every material version, rotation log entry and rotation setting
-/// it lacks. Records are only touched (and so marked changed) when something differs. No-op for single-Region
-/// keys.
+/// it lacks. Imported material is never copied: a replica of an EXTERNAL key only learns which versions the
+/// primary has (`import::follow_primary`) and imports them itself. Records are only touched (and so marked
+/// changed) when something differs. No-op for single-Region keys.
 pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) {
     if !is_multi_region_id(key_id) {
         return;
@@ -182,6 +245,9 @@ pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) 
         .take_while(|(slot, _)| slot.starts_with(&prefix))
         .map(|(slot, _)| slot)
         .collect();
+    let imported = primary.origin == Origin::External;
+    let no_import = super::import::ImportInfo::default();
+    let primary_import = primary.import.as_ref().unwrap_or(&no_import);
     let mut work = Vec::new();
     for region in &targets {
         let Some(replica_region) = store.regions.get(&store_key(&scope.account_id, region)) else {
@@ -201,7 +267,12 @@ pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) 
             .filter(|slot| !replica_region.rotations.entries.contains_key(slot.as_str()))
             .map(|slot| slot.to_string())
             .collect();
-        if have < primary.materials.len() || rotation_differs || !missing.is_empty() {
+        let behind = if imported {
+            super::import::must_follow(replica, primary_import)
+        } else {
+            have < primary.materials.len() || rotation_differs
+        };
+        if behind || !missing.is_empty() {
             work.push((region.clone(), have, missing));
         }
     }
@@ -209,7 +280,12 @@ pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) 
         return;
     }
     let from = work.iter().map(|(_, have, _)| *have).min().unwrap_or(0);
-    let materials: Vec<_> = primary.materials.iter().skip(from).cloned().collect();
+    let materials: Vec<_> = if imported {
+        Vec::new()
+    } else {
+        primary.materials.iter().skip(from).cloned().collect()
+    };
+    let primary_import = imported.then(|| primary_import.clone());
     let rotation = primary.rotation.clone();
     let entries: std::collections::BTreeMap<String, super::rotations::RotationEntry> = work
         .iter()
@@ -227,8 +303,12 @@ pub(super) fn sync(store: &mut Store, scope: &Scope, key_id: &str, now_ms: i64) 
             continue;
         };
         if let Some(replica) = replica_region.keys.get_mut(key_id) {
-            replica.materials.extend(materials.iter().skip(have - from).cloned());
-            replica.rotation = rotation.clone();
+            if let Some(primary_import) = &primary_import {
+                super::import::follow_primary(replica, primary_import);
+            } else {
+                replica.materials.extend(materials.iter().skip(have - from).cloned());
+                replica.rotation = rotation.clone();
+            }
         }
         for slot in missing {
             if let Some(entry) = entries.get(&slot) {
@@ -369,7 +449,7 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
         )));
     }
     require_enabled_or_disabled(key)?;
-    if key.origin != Origin::AwsKms {
+    if !matches!(key.origin, Origin::AwsKms | Origin::External) {
         return Err(KmsError::unsupported(format!(
             "ReplicateKey of a key with Origin {}",
             key.origin.as_str()
@@ -394,7 +474,10 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
     }
     let mut new_info = info.clone();
     new_info.replica_regions.insert(region.clone());
-    let replica = KeyRecord {
+    // Imported material is not copied: the replica starts without material, PendingImport, and takes the
+    // primary's material by its own GetParametersForImport and ImportKeyMaterial.
+    let external = key.origin == Origin::External;
+    let mut replica = KeyRecord {
         key_id: key.key_id.clone(),
         account_id: key.account_id.clone(),
         region: region.clone(),
@@ -402,7 +485,11 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
         description: req.description.unwrap_or_default(),
         key_usage: key.key_usage.clone(),
         key_spec: key.key_spec,
-        state: KeyState::Enabled,
+        state: if external {
+            KeyState::PendingImport
+        } else {
+            KeyState::Enabled
+        },
         deletion_ms: None,
         pending_window_days: None,
         policy: req
@@ -411,12 +498,15 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
         tags,
         aliases: BTreeSet::new(),
         rotation: key.rotation.clone(),
-        materials: key.materials.clone(),
+        materials: if external { Vec::new() } else { key.materials.clone() },
         origin: key.origin,
         multi_region: Some(new_info.clone()),
         custom_key_store_id: None,
         import: None,
     };
+    if let Some(primary_import) = key.import.as_ref().filter(|_| external) {
+        super::import::follow_primary(&mut replica, primary_import);
+    }
     let key_id = key.key_id.clone();
     let primary_scope = scope_of(&key.account_id, &key.region);
     let log: Vec<(String, super::rotations::RotationEntry)> = {
@@ -439,8 +529,8 @@ pub fn replicate_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Km
         target.rotations.entries.insert(slot, entry);
     }
     let mut metadata = KeyMetadata::of(&replica);
-    // Replication is complete when trent answers, and DescribeKey shows the replica Enabled from then on; the
-    // response reports the state AWS reports while it copies the key.
+    // Replication is complete when trent answers, and DescribeKey shows the replica Enabled (PendingImport for
+    // imported material) from then on; the response reports the state AWS reports while it copies the key.
     metadata.key_state = KeyState::Creating.as_str();
     metadata.enabled = false;
     let out = ReplicateKeyResponse {
@@ -568,6 +658,69 @@ mod tests {
         regions.insert("000000000000/ap-south-1".into(), moved);
         let err = fresh.import(bad).unwrap_err();
         assert!(err.contains("does not name"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_imported_replica_awaiting_or_holding_material_survives_export_and_import() {
+        use base64::Engine;
+
+        use crate::crypto::wrap::{client_wrap, Algorithm};
+        use crate::http::control::Control;
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let kms = Kms::new(Clock::new());
+        let key = call(&kms, "CreateKey", json!({"MultiRegion": true, "Origin": "EXTERNAL"})).await;
+        let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap_or_default().to_string();
+        let material = crate::crypto::random_bytes(32);
+        let import = |ctx: RequestContext| {
+            let (kms, key_id, material) = (kms.clone(), key_id.clone(), material.clone());
+            async move {
+                let params = kms
+                    .call(
+                        ctx.clone(),
+                        "GetParametersForImport",
+                        json!({"KeyId": key_id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}),
+                    )
+                    .await
+                    .unwrap();
+                let der = b64.decode(params["PublicKey"].as_str().unwrap()).unwrap();
+                let wrapped = client_wrap(&der, Algorithm::OaepSha256, &material);
+                kms.call(
+                    ctx,
+                    "ImportKeyMaterial",
+                    json!({"KeyId": key_id, "ImportToken": params["ImportToken"],
+                           "EncryptedKeyMaterial": b64.encode(wrapped),
+                           "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        import(ctx("us-east-1")).await;
+        call(
+            &kms,
+            "ReplicateKey",
+            json!({"KeyId": key_id, "ReplicaRegion": "eu-west-1"}),
+        )
+        .await;
+        let described = |kms: std::sync::Arc<Kms>| {
+            let key_id = key_id.clone();
+            async move {
+                let out = kms
+                    .call(ctx("eu-west-1"), "DescribeKey", json!({"KeyId": key_id}))
+                    .await
+                    .unwrap();
+                out["KeyMetadata"]["KeyState"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        // Awaiting its material: the state document holds no material for the replica and reads back.
+        let fresh = Kms::new(Clock::new());
+        fresh.import(kms.export()).unwrap();
+        assert_eq!(described(fresh.clone()).await, "PendingImport");
+        import(ctx("eu-west-1")).await;
+        assert_eq!(described(kms.clone()).await, "Enabled");
+        let fresh = Kms::new(Clock::new());
+        fresh.import(kms.export()).unwrap();
+        assert_eq!(described(fresh).await, "Enabled");
     }
 
     #[test]

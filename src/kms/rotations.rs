@@ -140,6 +140,7 @@ pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
     let now = kms.now_ms();
     let mut store = kms.lock();
     let (key_scope, key_id) = state::resolve(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let replicas_ready = super::replication::require_replicas_hold_pending(&store, &key_scope, &key_id);
     let region = store.region(&key_scope, now);
     let key = region.keys.get_mut(&key_id).ok_or_else(|| {
         KmsError::NotFound(format!(
@@ -162,7 +163,9 @@ pub fn rotate_key_on_demand(kms: &Kms, scope: &Scope, input: Value) -> Result<Va
         )));
     }
     if key.origin == state::Origin::External {
-        // Imported key material: the material imported for rotation (PENDING_ROTATION) becomes current (import.rs).
+        // Imported key material: the material imported for rotation (PENDING_ROTATION) becomes current (import.rs),
+        // once every replica of a multi-Region key holds it too (they rotate to it on their next lookup).
+        replicas_ready?;
         let (version, id) = super::import::rotate_to_pending(key)?;
         region
             .rotations
