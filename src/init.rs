@@ -463,7 +463,7 @@ impl InitFile {
                     policy: key
                         .policy
                         .clone()
-                        .unwrap_or_else(|| default_policy(&key.scope.account_id)),
+                        .unwrap_or_else(|| crate::kms::keys::default_policy(&key.scope.account_id)),
                     tags: key.tags.clone(),
                     aliases: BTreeSet::new(),
                     rotation: key.rotation_period_days.map(|days| Rotation {
@@ -794,22 +794,6 @@ fn pem_private_key(pem: &str) -> Result<Vec<u8>, String> {
     base64::engine::general_purpose::STANDARD
         .decode(body.as_bytes())
         .map_err(|e| format!("material: the PEM body is not base64: {e}"))
-}
-
-/// The key policy AWS attaches when CreateKey has none (as `kms::keys` writes it for CreateKey).
-fn default_policy(account: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Id": "key-default-1",
-        "Statement": [{
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
-            "Action": "kms:*",
-            "Resource": "*"
-        }]
-    })
-    .to_string()
 }
 
 fn check_secret(doc: SecretDoc) -> Result<InitSecret, String> {

@@ -477,9 +477,13 @@ impl KeyMaterial {
             KeySpec::EccNistP521 => Ok(ec_public_der!(p521, &self.bytes)),
             KeySpec::EccSecgP256k1 => Ok(ec_public_der!(k256, &self.bytes)),
             KeySpec::Sm2 => Err(unsupported_sm2()),
-            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => super::mldsa::public_key_der(self.spec, &self.bytes),
+            KeySpec::MlDsa44 | KeySpec::MlDsa65 | KeySpec::MlDsa87 => {
+                super::mldsa::public_key_der(self.spec, &self.bytes)
+            }
             KeySpec::EccNistEdwards25519 => super::ed25519::public_key_der(&self.bytes),
-            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => super::kem::public_key_der(self.spec, &self.bytes),
+            KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => {
+                super::kem::public_key_der(self.spec, &self.bytes)
+            }
             KeySpec::SymmetricDefault | KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
                 Err(CryptoError::Unsupported(format!(
                     "{} keys have no public key",

@@ -483,7 +483,10 @@ mod tests {
         assert_eq!(MessageType::parse("external_mu"), None);
         let err = sign(&p256, "ECDSA_SHA_256", MessageType::ExternalMu, &[0; 64]).unwrap_err();
         assert!(matches!(err, CryptoError::InvalidInput(_)), "{err}");
-        assert_eq!(err.to_string(), "Message type EXTERNAL_MU is incompatible with key spec ECC_NIST_P256.");
+        assert_eq!(
+            err.to_string(),
+            "Message type EXTERNAL_MU is incompatible with key spec ECC_NIST_P256."
+        );
         for mt in [MessageType::Raw, MessageType::Digest, MessageType::ExternalMu] {
             assert_eq!(MessageType::parse(mt.as_str()), Some(mt));
         }

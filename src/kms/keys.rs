@@ -181,7 +181,7 @@ fn validate_create(req: &CreateKeyRequest, scope: &Scope) -> Result<(KeySpec, St
 }
 
 /// The key policy AWS attaches when CreateKey (or ReplicateKey) has none.
-pub(super) fn default_policy(account: &str) -> String {
+pub(crate) fn default_policy(account: &str) -> String {
     serde_json::json!({
         "Version": "2012-10-17",
         "Id": "key-default-1",

@@ -152,7 +152,7 @@ pub fn get_key_last_usage(kms: &Kms, scope: &Scope, input: Value) -> Result<Valu
     let req: GetKeyLastUsageRequest = request(input)?;
     let now = kms.now_ms();
     let mut store = kms.lock();
-    let key = state::key_mut(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
+    let key = state::key_ref(&mut store, scope, &req.key_id, Accept::KeyOnly, now)?;
     let (key_id, arn, creation_ms) = (key.key_id.clone(), key.arn(), key.creation_ms);
     drop(store);
     let tracker = kms.last_usage();
