@@ -1,9 +1,36 @@
 //! Small request checks shared by the handlers of mac.rs, asymmetric.rs, agreement.rs, data_key_pair.rs and
-//! policies.rs.
+//! policies.rs, and the key lookup of the cryptographic operations (sign.rs, mac.rs, kem.rs, agreement.rs).
 
 use serde_json::Value;
 
 use super::errors::KmsError;
+use super::state::{self, Accept, Scope};
+use super::Kms;
+use crate::crypto::{KeyMaterial, KeySpec};
+
+/// Looks up the key of a cryptographic `operation`: it must be Enabled, have KeyUsage `usage` and offer
+/// `algorithm` among `algorithms(spec)`. Copies out (key ARN, current material) so no lock is held while the
+/// cryptography runs.
+pub(crate) fn operation_key(
+    kms: &Kms,
+    scope: &Scope,
+    key_id: &str,
+    usage: &str,
+    algorithm: &str,
+    algorithms: fn(&KeySpec) -> &'static [&'static str],
+    operation: &str,
+) -> Result<(String, KeyMaterial), KmsError> {
+    let now = kms.now_ms();
+    let mut store = kms.lock();
+    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
+    key.require_enabled()?;
+    key.require_usage(usage, operation)?;
+    if !algorithms(&key.key_spec).contains(&algorithm) {
+        return Err(incompatible_algorithm(algorithm, key.key_spec));
+    }
+    let (_, material) = key.current_material()?;
+    Ok((key.arn(), material.clone()))
+}
 
 /// `DryRun: true` → DryRunOperationException once every other check has passed.
 pub(crate) fn dry_run(requested: Option<bool>) -> Result<(), KmsError> {

@@ -12,9 +12,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{dry_run, incompatible_algorithm};
+use super::common::dry_run;
 use super::errors::KmsError;
-use super::state::{self, Accept, Scope};
+use super::state::Scope;
 use super::{b64, request, response, Kms};
 use crate::crypto::{kem, CryptoError, KeyMaterial};
 
@@ -26,16 +26,15 @@ fn kem_key(
     algorithm: &str,
     operation: &str,
 ) -> Result<(String, KeyMaterial), KmsError> {
-    let now = kms.now_ms();
-    let mut store = kms.lock();
-    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
-    key.require_enabled()?;
-    key.require_usage("ENCAPSULATE_DECAPSULATE", operation)?;
-    if !key.key_spec.encapsulation_algorithms().contains(&algorithm) {
-        return Err(incompatible_algorithm(algorithm, key.key_spec));
-    }
-    let (_, material) = key.current_material()?;
-    Ok((key.arn(), material.clone()))
+    super::common::operation_key(
+        kms,
+        scope,
+        key_id,
+        "ENCAPSULATE_DECAPSULATE",
+        algorithm,
+        crate::crypto::KeySpec::encapsulation_algorithms,
+        operation,
+    )
 }
 
 fn crypto_error(operation: &str, err: CryptoError) -> KmsError {

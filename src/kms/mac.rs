@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{dry_run, incompatible_algorithm};
+use super::common::dry_run;
 use super::errors::KmsError;
-use super::state::{self, Accept, Scope};
+use super::state::Scope;
 use super::{b64, request, response, Kms};
 use crate::crypto::{mac as crypto_mac, CryptoError, KeyMaterial};
 
@@ -21,16 +21,15 @@ fn mac_key(
     algorithm: &str,
     operation: &str,
 ) -> Result<(String, KeyMaterial), KmsError> {
-    let now = kms.now_ms();
-    let mut store = kms.lock();
-    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
-    key.require_enabled()?;
-    key.require_usage("GENERATE_VERIFY_MAC", operation)?;
-    if !key.key_spec.mac_algorithms().contains(&algorithm) {
-        return Err(incompatible_algorithm(algorithm, key.key_spec));
-    }
-    let (_, material) = key.current_material()?;
-    Ok((key.arn(), material.clone()))
+    super::common::operation_key(
+        kms,
+        scope,
+        key_id,
+        "GENERATE_VERIFY_MAC",
+        algorithm,
+        crate::crypto::KeySpec::mac_algorithms,
+        operation,
+    )
 }
 
 fn crypto_error(err: CryptoError) -> KmsError {

@@ -28,19 +28,15 @@ fn signing_key(
     algorithm: &str,
     operation: &str,
 ) -> Result<(String, KeyMaterial), KmsError> {
-    let now = kms.now_ms();
-    let mut store = kms.lock();
-    let key = state::key_ref(&mut store, scope, key_id, Accept::AnyIdentifier, now)?;
-    key.require_enabled()?;
-    key.require_usage("SIGN_VERIFY", operation)?;
-    if !key.key_spec.signing_algorithms().contains(&algorithm) {
-        return Err(KmsError::InvalidKeyUsage(format!(
-            "Algorithm {algorithm} is incompatible with key spec {}.",
-            key.key_spec
-        )));
-    }
-    let (_, material) = key.current_material()?;
-    Ok((key.arn(), material.clone()))
+    super::common::operation_key(
+        kms,
+        scope,
+        key_id,
+        "SIGN_VERIFY",
+        algorithm,
+        crate::crypto::KeySpec::signing_algorithms,
+        operation,
+    )
 }
 
 fn message_type(value: Option<&str>) -> Result<MessageType, KmsError> {
