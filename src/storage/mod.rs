@@ -7,10 +7,10 @@
 //!
 //! ## The commit protocol ([`Storage::persist`], run by each service after every request)
 //! 1. Under the service's state mutex, every changed record is *drained* from the Tracked maps (a service lists
-//!    its collections once, in its [`Persisted::visit`]) and serialised. A record whose bytes equal the bytes last
-//!    handed to the backend is dropped here: the KMS lookups hand out keys mutably, so a Decrypt marks its key
-//!    changed without changing it, and this check keeps such reads away from the database. Real changes join the
-//!    *pending* batch (a map, so a later version of a record replaces an earlier one).
+//!    its collections once, in its [`Persisted::visit`]), serialised and put in the *pending* batch (a map, so a
+//!    later version of a record replaces an earlier one). Reads mark nothing (the KMS read handlers take their key
+//!    with `state::key_ref`; lazy expiry, rotation and replication mark a record only when they change it), so a
+//!    read drains nothing.
 //! 2. If nothing is pending and no commit is in flight, every change the request made or saw is already durable:
 //!    the response goes out. This is the read hot path — one lock, no database.
 //! 3. Otherwise the request takes its turn on the commit mutex, takes the whole pending batch and commits it in one
@@ -25,8 +25,7 @@ pub mod database;
 pub mod memory;
 pub mod tracked;
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
@@ -166,7 +165,7 @@ impl Visitor for All {
     }
 }
 
-/// Changed records into the pending batch, skipping those whose bytes did not change.
+/// Changed records into the pending batch.
 struct Drain<'a> {
     pending: &'a mut Pending,
 }
@@ -182,22 +181,8 @@ impl Visitor for Drain<'_> {
             return Ok(());
         }
         for (key, value) in map.drain() {
-            let record = format!("{scope}/{name}/{key}");
-            match value {
-                Some(value) => {
-                    let bytes = encode(scope, name, &key, value)?;
-                    let digest = self.pending.digest(&bytes);
-                    if self.pending.digests.get(&record) != Some(&digest) {
-                        self.pending.digests.insert(record.clone(), digest);
-                        self.pending.batch.insert(record, Some(bytes));
-                    }
-                }
-                None => {
-                    if self.pending.digests.remove(&record).is_some() {
-                        self.pending.batch.insert(record, None);
-                    }
-                }
-            }
+            let bytes = value.map(|value| encode(scope, name, &key, value)).transpose()?;
+            self.pending.batch.insert(format!("{scope}/{name}/{key}"), bytes);
         }
         Ok(())
     }
@@ -207,21 +192,11 @@ fn encode<V: Serialize>(scope: &str, name: &str, key: &str, value: &V) -> Result
     serde_json::to_vec(value).map_err(|e| StorageError::Record(format!("cannot serialise {scope}/{name}/{key}: {e}")))
 }
 
-/// Changes drained but not yet durable, and what the backend holds (or will hold once they are committed).
+/// Changes drained but not yet durable.
 struct Pending {
     batch: Changes,
     /// A commit of a batch taken from here is running.
     committing: bool,
-    /// Record key → 128-bit digest of the bytes last handed to the backend. Two keyed SipHashes: collisions between
-    /// two versions of one record are not a practical concern, and no crypto crate is needed outside src/crypto.
-    digests: HashMap<String, [u64; 2]>,
-    hashers: [RandomState; 2],
-}
-
-impl Pending {
-    fn digest(&self, bytes: &[u8]) -> [u64; 2] {
-        [self.hashers[0].hash_one(bytes), self.hashers[1].hash_one(bytes)]
-    }
 }
 
 struct Inner {
@@ -249,8 +224,6 @@ impl Storage {
                 pending: Mutex::new(Pending {
                     batch: Changes::new(),
                     committing: false,
-                    digests: HashMap::new(),
-                    hashers: [RandomState::new(), RandomState::new()],
                 }),
             }),
         }
@@ -277,15 +250,11 @@ impl Storage {
         let records = self.inner.backend.load(service)?;
         let count = records.len();
         let mut state = S::default();
-        let mut pending = self.pending();
         for (key, bytes) in records {
             state
                 .load_record(&key, &bytes)
                 .map_err(|e| StorageError::Record(format!("stored {service} record \"{key}\" is unreadable: {e}")))?;
-            let digest = pending.digest(&bytes);
-            pending.digests.insert(key, digest);
         }
-        drop(pending);
         state
             .finish_load()
             .map_err(|e| StorageError::Record(format!("the stored {service} state is inconsistent: {e}")))?;
@@ -332,13 +301,7 @@ impl Storage {
         new.visit(&mut all)?;
         self.inner.backend.replace(self.inner.service, &all.out)?;
         let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut pending = self.pending();
-        pending.batch.clear();
-        pending.digests.clear();
-        for (key, bytes) in &all.out {
-            let digest = pending.digest(bytes);
-            pending.digests.insert(key.clone(), digest);
-        }
+        self.pending().batch.clear();
         *guard = new;
         Ok(())
     }
@@ -438,7 +401,7 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(commits(), 1);
-        // The lookups hand the key out mutably; its bytes do not change, so nothing is written.
+        // Reads take their key with key_ref and mark nothing, so nothing is written.
         for _ in 0..3 {
             let blob =
                 call(&kms, "Encrypt", json!({"KeyId": key, "Plaintext": "aGk="})).await["CiphertextBlob"].clone();
@@ -446,6 +409,10 @@ mod tests {
             call(&kms, "GenerateDataKey", json!({"KeyId": key, "KeySpec": "AES_256"})).await;
             call(&kms, "DescribeKey", json!({"KeyId": key})).await;
             call(&kms, "ListKeys", json!({})).await;
+            call(&kms, "GetKeyPolicy", json!({"KeyId": key})).await;
+            call(&kms, "GetKeyRotationStatus", json!({"KeyId": key})).await;
+            call(&kms, "ListResourceTags", json!({"KeyId": key})).await;
+            call(&kms, "ListAliases", json!({})).await;
         }
         assert_eq!(commits(), 1, "reads committed");
         call(
