@@ -24,7 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{KeyMaterial, KeySpec};
-use crate::keyvault::model::{SecretRecord, VersionRecord};
+use crate::keyvault::secrets::model::VersionRecord;
 use crate::keyvault::{protocol, KeyVault};
 use crate::kms::state::{self, AliasRecord, KeyRecord, KeyState, MultiRegionInfo, Origin, Rotation, Scope};
 use crate::kms::Kms;
@@ -508,9 +508,8 @@ impl InitFile {
     fn check_keyvault(&self, kv: &KeyVault) -> Result<(), String> {
         for s in &self.secrets {
             kv.with_vault(&s.vault, |vault| {
-                let k = s.name.to_ascii_lowercase();
-                if let Some(deleted) = vault.deleted.get(&k) {
-                    if deleted.secret.version(&s.version).is_none() {
+                if let Ok(deleted) = vault.secrets.get_deleted(&s.name) {
+                    if deleted.object.version(&s.version).is_none() {
                         return Err(format!(
                             "secret {} of vault {} is deleted (recoverable): recover or purge it before seeding \
                              a new version",
@@ -520,7 +519,7 @@ impl InitFile {
                     return Ok(());
                 }
                 // A version's value never changes; its properties may have been updated since it was seeded.
-                if let Some(existing) = vault.secrets.get(&k).and_then(|r| r.version(&s.version)) {
+                if let Some(existing) = vault.secrets.get(&s.name).ok().and_then(|r| r.version(&s.version)) {
                     if existing.value != s.value {
                         return Err(format!(
                             "secret {} of vault {} already has version {} with another value than the file gives",
@@ -538,31 +537,36 @@ impl InitFile {
         let now = kv.now();
         for s in &self.secrets {
             kv.with_vault(&s.vault, |vault| {
-                let k = s.name.to_ascii_lowercase();
-                if vault.deleted.contains_key(&k) {
+                if vault.secrets.get_deleted(&s.name).is_ok() {
                     applied.secret_versions_present += 1;
                     return;
                 }
-                if vault.secrets.get(&k).is_some_and(|r| r.version(&s.version).is_some()) {
+                if vault
+                    .secrets
+                    .get(&s.name)
+                    .is_ok_and(|r| r.version(&s.version).is_some())
+                {
                     applied.secret_versions_present += 1;
                     return;
                 }
-                let record = vault.secrets.get_or_insert_with(&k, || SecretRecord {
-                    name: s.name.clone(),
-                    versions: Vec::new(),
-                });
-                record.versions.push(VersionRecord {
-                    version: s.version.clone(),
-                    value: s.value.clone(),
-                    content_type: s.content_type.clone(),
-                    tags: s.tags.clone(),
-                    enabled: s.enabled,
-                    nbf: s.nbf,
-                    exp: s.exp,
-                    created: now,
-                    updated: now,
-                });
-                applied.secret_versions_created += 1;
+                // checked above: the name is not deleted, so adding a version cannot fail
+                let added = vault.secrets.add_version(
+                    &s.name,
+                    VersionRecord {
+                        version: s.version.clone(),
+                        value: s.value.clone(),
+                        content_type: s.content_type.clone(),
+                        tags: s.tags.clone(),
+                        enabled: s.enabled,
+                        nbf: s.nbf,
+                        exp: s.exp,
+                        created: now,
+                        updated: now,
+                    },
+                );
+                if added.is_ok() {
+                    applied.secret_versions_created += 1;
+                }
             });
         }
     }
@@ -798,7 +802,7 @@ fn pem_private_key(pem: &str) -> Result<Vec<u8>, String> {
 
 fn check_secret(doc: SecretDoc) -> Result<InitSecret, String> {
     let vault = vault_of(doc.vault.as_deref())?;
-    protocol::check_name(&doc.name).map_err(|_| {
+    protocol::body::check_name(&doc.name).map_err(|_| {
         format!(
             "name \"{}\" is not a secret name (1 to 127 letters, digits and -)",
             doc.name

@@ -221,13 +221,13 @@ async fn wire_shapes_errors_and_headers() {
         assert_eq!(body(resp).await["error"]["code"], "MethodNotAllowed");
     }
     // Keys and certificates: 501 in the Key Vault envelope.
-    for path in [
-        "/keys?api-version=7.4",
-        "/keys/k/create?api-version=7.4",
-        "/certificates/c?api-version=7.4",
-        "/deletedkeys?api-version=7.4",
+    for (method, path) in [
+        (reqwest::Method::GET, "/keys?api-version=7.4"),
+        (reqwest::Method::POST, "/keys/k/create?api-version=7.4"),
+        (reqwest::Method::GET, "/certificates/c?api-version=7.4"),
+        (reqwest::Method::GET, "/deletedkeys?api-version=7.4"),
     ] {
-        let resp = send(reqwest::Method::GET, path).await.unwrap();
+        let resp = send(method, path).await.unwrap();
         assert_eq!(resp.status(), 501, "{path}");
         let b = body(resp).await;
         assert_eq!(b["error"]["code"], "NotImplemented");

@@ -1,16 +1,12 @@
-//! Key Vault secrets: the stored records (Serialize/Deserialize, so a later issue can persist them) and the wire
-//! models, named as the REST spec (2025-07-01 `secrets.json`) names them, serialised camelCase.
+//! Key Vault secrets: the stored version record and the wire models, named as the REST spec (2025-07-01
+//! `secrets.json`) names them, serialised camelCase.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::storage::Tracked;
-
-/// Recovery level every secret of a soft-delete vault reports.
-pub const RECOVERY_LEVEL: &str = "Recoverable+Purgeable";
-/// Soft-delete retention, in days.
-pub const RECOVERABLE_DAYS: i64 = 90;
+use crate::keyvault::protocol::ObjectKind;
+use crate::keyvault::store::{Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stored records
@@ -29,75 +25,14 @@ pub struct VersionRecord {
     pub updated: i64,
 }
 
-/// A secret: its name as first written, and every version, oldest first (the last one is the latest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretRecord {
-    pub name: String,
-    pub versions: Vec<VersionRecord>,
-}
+/// A secret: its name as first written and every version, oldest first.
+pub type SecretRecord = Versioned<VersionRecord>;
 
-impl SecretRecord {
-    pub fn latest(&self) -> Option<&VersionRecord> {
-        self.versions.last()
+impl Version for VersionRecord {
+    const KIND: ObjectKind = ObjectKind::Secret;
+    fn version(&self) -> &str {
+        &self.version
     }
-
-    pub fn version(&self, version: &str) -> Option<&VersionRecord> {
-        self.versions.iter().find(|v| v.version.eq_ignore_ascii_case(version))
-    }
-
-    pub fn version_mut(&mut self, version: &str) -> Option<&mut VersionRecord> {
-        self.versions
-            .iter_mut()
-            .find(|v| v.version.eq_ignore_ascii_case(version))
-    }
-}
-
-/// A soft-deleted secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletedRecord {
-    pub secret: SecretRecord,
-    pub deleted_date: i64,
-    pub scheduled_purge_date: i64,
-}
-
-/// One vault: live secrets and deleted secrets, keyed by lower-cased name (Key Vault names are case-insensitive).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct VaultState {
-    pub secrets: Tracked<SecretRecord>,
-    pub deleted: Tracked<DeletedRecord>,
-}
-
-/// Checks a vault read from an imported state document: entries keyed by their lower-cased name, every secret
-/// with at least one version and unique version ids, no name both live and deleted.
-pub fn check_vault(vault: &VaultState) -> Result<(), String> {
-    let check = |key: &str, secret: &SecretRecord| -> Result<(), String> {
-        if key != secret.name.to_lowercase() {
-            return Err(format!("entry \"{key}\" holds secret \"{}\"", secret.name));
-        }
-        if secret.versions.is_empty() {
-            return Err(format!("secret \"{}\" has no versions", secret.name));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for v in &secret.versions {
-            if v.version.is_empty() || !seen.insert(v.version.to_lowercase()) {
-                return Err(format!(
-                    "secret \"{}\" has an empty or repeated version \"{}\"",
-                    secret.name, v.version
-                ));
-            }
-        }
-        Ok(())
-    };
-    for (key, secret) in &vault.secrets {
-        check(key, secret)?;
-    }
-    for (key, deleted) in &vault.deleted {
-        check(key, &deleted.secret)?;
-        if vault.secrets.contains_key(key) {
-            return Err(format!("secret \"{key}\" is both live and deleted"));
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -178,14 +113,6 @@ pub struct DeletedSecretItem {
     pub recovery_id: String,
     pub deleted_date: i64,
     pub scheduled_purge_date: i64,
-}
-
-/// `SecretListResult` / `DeletedSecretListResult`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListResult<T> {
-    pub value: Vec<T>,
-    pub next_link: Option<String>,
 }
 
 /// `BackupSecretResult`.

@@ -1,12 +1,20 @@
-//! The secret backup blob: opaque to clients (the wire carries it base64url-encoded), versioned and
-//! integrity-checked, holding every version of one secret.
+//! The backup blob of an object of any kind: opaque to clients (the wire carries it base64url-encoded), versioned
+//! and integrity-checked, holding every version of one object.
 //!
-//! Layout: `b"TRENTKVB"` magic, one format-version byte (1), the secret record as JSON, then the SHA-256 of
-//! everything before it. Any change to the bytes is rejected; nothing here panics on client input.
+//! Layout: an 8-byte magic naming the kind (`TRENTKVB` secrets, `TRENTKVK` keys), one format-version byte (1),
+//! the record as JSON, then the SHA-256 of everything before it. Any change to the bytes is rejected; nothing here
+//! panics on client input.
 
-use super::model::SecretRecord;
+use super::versioned::{Version, Versioned};
+use crate::keyvault::protocol::ObjectKind;
 
-const MAGIC: &[u8; 8] = b"TRENTKVB";
+fn magic(kind: ObjectKind) -> &'static [u8; 8] {
+    match kind {
+        ObjectKind::Secret => b"TRENTKVB",
+        ObjectKind::Key => b"TRENTKVK",
+        ObjectKind::Certificate => b"TRENTKVC",
+    }
+}
 const FORMAT_VERSION: u8 = 1;
 const DIGEST_LEN: usize = 32;
 
@@ -15,22 +23,23 @@ const DIGEST_LEN: usize = 32;
 pub enum BackupError {
     #[error("the backup blob is not base64url")]
     Encoding,
-    #[error("the backup blob is not a trent secret backup")]
+    #[error("the backup blob is not a trent backup of this kind of object")]
     Format,
     #[error("the backup blob has an unsupported format version")]
     Version,
     #[error("the backup blob is corrupt")]
     Integrity,
-    #[error("the backup blob holds an invalid secret")]
+    #[error("the backup blob holds an invalid object")]
     Content,
 }
 
 /// The raw blob bytes for `record`.
-pub fn encode(record: &SecretRecord) -> Vec<u8> {
-    // A SecretRecord is plain strings/numbers/maps: serialising it cannot fail; fall back to an empty object.
+pub fn encode<V: Version>(record: &Versioned<V>) -> Vec<u8> {
+    // Records are plain strings/numbers/maps: serialising cannot fail; fall back to an empty object.
     let payload = serde_json::to_vec(record).unwrap_or_else(|_| b"{}".to_vec());
-    let mut out = Vec::with_capacity(MAGIC.len() + 1 + payload.len() + DIGEST_LEN);
-    out.extend_from_slice(MAGIC);
+    let magic = magic(V::KIND);
+    let mut out = Vec::with_capacity(magic.len() + 1 + payload.len() + DIGEST_LEN);
+    out.extend_from_slice(magic);
     out.push(FORMAT_VERSION);
     out.extend_from_slice(&payload);
     let digest = crate::crypto::sha256(&out);
@@ -39,26 +48,27 @@ pub fn encode(record: &SecretRecord) -> Vec<u8> {
 }
 
 /// The blob as the wire carries it (base64url, no padding).
-pub fn encode_wire(record: &SecretRecord) -> String {
+pub fn encode_wire<V: Version>(record: &Versioned<V>) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(encode(record))
 }
 
 /// Parses raw blob bytes back into a record, checking magic, format version, digest and content.
-pub fn decode(blob: &[u8]) -> Result<SecretRecord, BackupError> {
-    if blob.len() < MAGIC.len() + 1 + DIGEST_LEN || !blob.starts_with(MAGIC) {
+pub fn decode<V: Version>(blob: &[u8]) -> Result<Versioned<V>, BackupError> {
+    let magic = magic(V::KIND);
+    if blob.len() < magic.len() + 1 + DIGEST_LEN || !blob.starts_with(magic) {
         return Err(BackupError::Format);
     }
     let (body, digest) = blob.split_at(blob.len() - DIGEST_LEN);
     if crate::crypto::sha256(body)[..] != *digest {
         return Err(BackupError::Integrity);
     }
-    match body.get(MAGIC.len()) {
+    match body.get(magic.len()) {
         Some(&FORMAT_VERSION) => {}
         _ => return Err(BackupError::Version),
     }
-    let payload = body.get(MAGIC.len() + 1..).ok_or(BackupError::Format)?;
-    let record: SecretRecord = serde_json::from_slice(payload).map_err(|_| BackupError::Content)?;
+    let payload = body.get(magic.len() + 1..).ok_or(BackupError::Format)?;
+    let record: Versioned<V> = serde_json::from_slice(payload).map_err(|_| BackupError::Content)?;
     let valid_name = !record.name.is_empty()
         && record.name.len() <= 127
         && record.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -66,7 +76,7 @@ pub fn decode(blob: &[u8]) -> Result<SecretRecord, BackupError> {
         && record
             .versions
             .iter()
-            .all(|v| v.version.len() == 32 && v.version.bytes().all(|b| b.is_ascii_hexdigit()));
+            .all(|v| v.version().len() == 32 && v.version().bytes().all(|b| b.is_ascii_hexdigit()));
     if !valid_name || !valid_versions {
         return Err(BackupError::Content);
     }
@@ -74,7 +84,7 @@ pub fn decode(blob: &[u8]) -> Result<SecretRecord, BackupError> {
 }
 
 /// Decodes the wire form (base64url; padding and the standard alphabet are tolerated).
-pub fn decode_wire(value: &str) -> Result<SecretRecord, BackupError> {
+pub fn decode_wire<V: Version>(value: &str) -> Result<Versioned<V>, BackupError> {
     use base64::Engine;
     let cleaned: String = value
         .trim()
@@ -95,7 +105,7 @@ pub fn decode_wire(value: &str) -> Result<SecretRecord, BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyvault::model::VersionRecord;
+    use crate::keyvault::secrets::model::{SecretRecord, VersionRecord};
     use proptest::prelude::*;
 
     fn record(name: String, values: Vec<(String, bool)>) -> SecretRecord {
@@ -123,8 +133,8 @@ mod tests {
         #[test]
         fn round_trip(name in "[0-9a-zA-Z-]{1,127}", values in prop::collection::vec((".{0,64}", any::<bool>()), 1..6)) {
             let r = record(name, values);
-            prop_assert_eq!(decode(&encode(&r)), Ok(r.clone()));
-            prop_assert_eq!(decode_wire(&encode_wire(&r)), Ok(r));
+            prop_assert_eq!(decode::<VersionRecord>(&encode(&r)), Ok(r.clone()));
+            prop_assert_eq!(decode_wire::<VersionRecord>(&encode_wire(&r)), Ok(r));
         }
 
         #[test]
@@ -133,7 +143,7 @@ mod tests {
             let mut blob = encode(&record("s".into(), values));
             let i = pos.index(blob.len());
             blob[i] ^= flip;
-            prop_assert!(decode(&blob).is_err());
+            prop_assert!(decode::<VersionRecord>(&blob).is_err());
         }
 
         #[test]
@@ -141,9 +151,9 @@ mod tests {
                                                cut in any::<prop::sample::Index>(), junk in prop::collection::vec(any::<u8>(), 0..200)) {
             let blob = encode(&record("s".into(), values));
             let n = cut.index(blob.len());
-            prop_assert!(decode(&blob[..n]).is_err());
-            prop_assert!(decode(&junk).is_err());
-            let _ = decode_wire(&String::from_utf8_lossy(&junk));
+            prop_assert!(decode::<VersionRecord>(&blob[..n]).is_err());
+            prop_assert!(decode::<VersionRecord>(&junk).is_err());
+            let _ = decode_wire::<VersionRecord>(&String::from_utf8_lossy(&junk));
         }
     }
 }
