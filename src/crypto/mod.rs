@@ -11,6 +11,8 @@
 
 pub mod agreement;
 pub mod asym_encrypt;
+pub mod cipher;
+pub mod components;
 pub mod ed25519;
 pub mod envelope;
 pub mod kem;
@@ -21,6 +23,7 @@ pub mod sign;
 #[cfg(test)]
 mod testutil;
 pub mod wrap;
+pub mod x509;
 
 pub use keys::{KeyMaterial, KeySpec};
 

@@ -49,15 +49,17 @@ impl MessageType {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Hash {
+/// The hash a signature is made over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hash {
     Sha256,
     Sha384,
     Sha512,
 }
 
 impl Hash {
-    fn len(self) -> usize {
+    /// The digest length in bytes.
+    pub fn output_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -65,7 +67,8 @@ impl Hash {
         }
     }
 
-    fn digest(self, data: &[u8]) -> Vec<u8> {
+    /// The digest of `data`.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             Hash::Sha256 => Sha256::digest(data).to_vec(),
             Hash::Sha384 => Sha384::digest(data).to_vec(),
@@ -90,11 +93,23 @@ impl Hash {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scheme {
+/// A signature scheme, named by what it is (each cloud maps its own algorithm names onto these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// RSASSA-PSS, MGF1 with the signature's hash, salt length = digest length.
     Pss,
+    /// RSASSA-PKCS1-v1_5 with the DigestInfo prefix.
     Pkcs1,
+    /// ECDSA on the key's curve.
     Ecdsa,
+}
+
+/// How an ECDSA signature is encoded: ASN.1 DER `Ecdsa-Sig-Value` (X.509, AWS KMS) or the fixed-size `r‖s` of
+/// JOSE (RFC 7518 section 3.4, Azure Key Vault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcdsaEncoding {
+    Der,
+    Fixed,
 }
 
 /// Resolves `algorithm` for `spec`: the scheme and hash, or `Unsupported` if AWS would refuse the pairing.
@@ -140,7 +155,7 @@ fn prehash(
 ) -> Result<Vec<u8>, CryptoError> {
     match message_type {
         MessageType::Raw => Ok(hash.digest(message)),
-        MessageType::Digest if message.len() == hash.len() => Ok(message.to_vec()),
+        MessageType::Digest if message.len() == hash.output_len() => Ok(message.to_vec()),
         // The message AWS returns (as a ValidationException).
         MessageType::Digest => Err(CryptoError::InvalidDigest(format!(
             "Digest is invalid length for algorithm {algorithm}."
@@ -152,9 +167,9 @@ fn prehash(
     }
 }
 
-/// ECDSA sign of a prehash with the given curve crate; returns the DER signature.
+/// ECDSA sign of a prehash with the given curve crate; returns the signature in the given encoding.
 macro_rules! ecdsa_sign {
-    ($curve:ident, $der:expr, $prehash:expr) => {{
+    ($curve:ident, $der:expr, $prehash:expr, $encoding:expr) => {{
         let secret = $curve::SecretKey::from_pkcs8_der($der)
             .map_err(|e| CryptoError::InvalidKey(format!("stored EC key does not parse: {e}")))?;
         let signing = $curve::ecdsa::SigningKey::from_bytes(&secret.to_bytes())
@@ -162,19 +177,26 @@ macro_rules! ecdsa_sign {
         let sig: $curve::ecdsa::Signature = signing
             .sign_prehash($prehash)
             .map_err(|e| CryptoError::Unsupported(format!("ECDSA signing failed: {e}")))?;
-        sig.to_der().as_bytes().to_vec()
+        match $encoding {
+            EcdsaEncoding::Der => sig.to_der().as_bytes().to_vec(),
+            EcdsaEncoding::Fixed => sig.to_bytes().to_vec(),
+        }
     }};
 }
 
-/// ECDSA verify of a DER signature over a prehash with the given curve crate.
+/// ECDSA verify of a signature in the given encoding over a prehash with the given curve crate.
 macro_rules! ecdsa_verify {
-    ($curve:ident, $der:expr, $prehash:expr, $sig:expr) => {{
+    ($curve:ident, $der:expr, $prehash:expr, $sig:expr, $encoding:expr) => {{
         let secret = $curve::SecretKey::from_pkcs8_der($der)
             .map_err(|e| CryptoError::InvalidKey(format!("stored EC key does not parse: {e}")))?;
         let signing = $curve::ecdsa::SigningKey::from_bytes(&secret.to_bytes())
             .map_err(|e| CryptoError::InvalidKey(format!("stored EC key is not a signing key: {e}")))?;
         let verifying = $curve::ecdsa::VerifyingKey::from(&signing);
-        match $curve::ecdsa::Signature::from_der($sig) {
+        let parsed = match $encoding {
+            EcdsaEncoding::Der => $curve::ecdsa::Signature::from_der($sig),
+            EcdsaEncoding::Fixed => $curve::ecdsa::Signature::from_slice($sig),
+        };
+        match parsed {
             // ECDSA accepts (r, s) and (r, n - s) alike; k256 insists on low-S, AWS (and OpenSSL) do not.
             Ok(sig) => verifying
                 .verify_prehash($prehash, &sig.normalize_s().unwrap_or(sig))
@@ -203,21 +225,41 @@ pub fn sign(
     }
     let (scheme, hash) = resolve(spec, algorithm)?;
     let hashed = prehash(spec, hash, algorithm, message_type, message)?;
+    sign_digest(material, scheme, hash, &hashed, EcdsaEncoding::Der)
+}
+
+/// Signs a precomputed `digest` (of `hash`'s length) with `scheme`. RSA schemes need an RSA key, ECDSA an EC key;
+/// the signature is randomised (PSS salt, ECDSA nonce), never the same twice.
+pub fn sign_digest(
+    material: &KeyMaterial,
+    scheme: Scheme,
+    hash: Hash,
+    digest: &[u8],
+    encoding: EcdsaEncoding,
+) -> Result<Vec<u8>, CryptoError> {
+    let spec = material.spec();
+    if digest.len() != hash.output_len() {
+        return Err(CryptoError::InvalidDigest(format!(
+            "the digest is {} bytes; {hash:?} digests are {} bytes",
+            digest.len(),
+            hash.output_len()
+        )));
+    }
     let signature = match scheme {
         Scheme::Pss | Scheme::Pkcs1 => {
             let key: RsaPrivateKey = material.rsa_private_key()?;
             let result = if scheme == Scheme::Pss {
-                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pss(), &hashed)
+                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pss(), digest)
             } else {
-                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pkcs1(), &hashed)
+                key.sign_with_rng(&mut rand::rngs::OsRng, hash.pkcs1(), digest)
             };
             result.map_err(|e| CryptoError::Unsupported(format!("RSA signing failed: {e}")))?
         }
         Scheme::Ecdsa => match spec {
-            KeySpec::EccNistP256 => ecdsa_sign!(p256, material.bytes(), &hashed),
-            KeySpec::EccNistP384 => ecdsa_sign!(p384, material.bytes(), &hashed),
-            KeySpec::EccNistP521 => ecdsa_sign!(p521, material.bytes(), &hashed),
-            KeySpec::EccSecgP256k1 => ecdsa_sign!(k256, material.bytes(), &hashed),
+            KeySpec::EccNistP256 => ecdsa_sign!(p256, material.bytes(), digest, encoding),
+            KeySpec::EccNistP384 => ecdsa_sign!(p384, material.bytes(), digest, encoding),
+            KeySpec::EccNistP521 => ecdsa_sign!(p521, material.bytes(), digest, encoding),
+            KeySpec::EccSecgP256k1 => ecdsa_sign!(k256, material.bytes(), digest, encoding),
             other => return Err(CryptoError::Unsupported(format!("{other} keys cannot sign with ECDSA"))),
         },
     };
@@ -242,20 +284,40 @@ pub fn verify(
     }
     let (scheme, hash) = resolve(spec, algorithm)?;
     let hashed = prehash(spec, hash, algorithm, message_type, message)?;
+    verify_digest(material, scheme, hash, &hashed, signature, EcdsaEncoding::Der)
+}
+
+/// Verifies `signature` over a precomputed `digest`; `Ok(false)` for a wrong, garbled or wrongly sized signature.
+pub fn verify_digest(
+    material: &KeyMaterial,
+    scheme: Scheme,
+    hash: Hash,
+    digest: &[u8],
+    signature: &[u8],
+    encoding: EcdsaEncoding,
+) -> Result<bool, CryptoError> {
+    let spec = material.spec();
+    if digest.len() != hash.output_len() {
+        return Err(CryptoError::InvalidDigest(format!(
+            "the digest is {} bytes; {hash:?} digests are {} bytes",
+            digest.len(),
+            hash.output_len()
+        )));
+    }
     let ok = match scheme {
         Scheme::Pss | Scheme::Pkcs1 => {
             let key = RsaPublicKey::from(material.rsa_private_key()?);
             if scheme == Scheme::Pss {
-                key.verify(hash.pss(), &hashed, signature).is_ok()
+                key.verify(hash.pss(), digest, signature).is_ok()
             } else {
-                key.verify(hash.pkcs1(), &hashed, signature).is_ok()
+                key.verify(hash.pkcs1(), digest, signature).is_ok()
             }
         }
         Scheme::Ecdsa => match spec {
-            KeySpec::EccNistP256 => ecdsa_verify!(p256, material.bytes(), &hashed, signature),
-            KeySpec::EccNistP384 => ecdsa_verify!(p384, material.bytes(), &hashed, signature),
-            KeySpec::EccNistP521 => ecdsa_verify!(p521, material.bytes(), &hashed, signature),
-            KeySpec::EccSecgP256k1 => ecdsa_verify!(k256, material.bytes(), &hashed, signature),
+            KeySpec::EccNistP256 => ecdsa_verify!(p256, material.bytes(), digest, signature, encoding),
+            KeySpec::EccNistP384 => ecdsa_verify!(p384, material.bytes(), digest, signature, encoding),
+            KeySpec::EccNistP521 => ecdsa_verify!(p521, material.bytes(), digest, signature, encoding),
+            KeySpec::EccSecgP256k1 => ecdsa_verify!(k256, material.bytes(), digest, signature, encoding),
             other => return Err(CryptoError::Unsupported(format!("{other} keys cannot verify ECDSA"))),
         },
     };

@@ -7,6 +7,7 @@
 //! written once for every plane) and [`vault`] (what a vault holds and how it persists).
 
 pub mod endpoint;
+pub mod keys;
 pub mod protocol;
 pub mod secrets;
 pub mod store;
@@ -28,7 +29,7 @@ use crate::storage::{Backend, Storage, StorageError};
 use endpoint::{Endpoint, Plane};
 use protocol::body::parse_json;
 use protocol::{Call, KeyVaultError, ListArgs, Reply, Target};
-pub use vault::VaultState;
+pub use vault::{KvState, VaultState};
 
 /// The service version header every response carries (the version the 2025-07-01 recordings show).
 pub const SERVICE_VERSION: &str = "1.9.3347.1";
@@ -36,9 +37,11 @@ pub const SERVICE_VERSION: &str = "1.9.3347.1";
 /// All vaults of one server.
 pub struct KeyVault {
     clock: Clock,
-    vaults: Mutex<BTreeMap<String, VaultState>>,
+    state: Mutex<KvState>,
     /// Where the records persist (or not): every request ends with [`Storage::persist`].
     storage: Storage,
+    /// The key and certificate that sign key-release tokens, made on first use.
+    release_identity: std::sync::OnceLock<Arc<crate::crypto::x509::SigningIdentity>>,
 }
 
 impl KeyVault {
@@ -46,8 +49,9 @@ impl KeyVault {
     pub fn new(clock: Clock) -> Arc<Self> {
         Arc::new(KeyVault {
             clock,
-            vaults: Mutex::new(BTreeMap::new()),
+            state: Mutex::new(KvState::default()),
             storage: Storage::memory("keyvault"),
+            release_identity: std::sync::OnceLock::new(),
         })
     }
 
@@ -55,11 +59,12 @@ impl KeyVault {
     /// with the number of records loaded.
     pub fn with_storage(clock: Clock, backend: Arc<dyn Backend>) -> Result<(Arc<Self>, usize), StorageError> {
         let storage = Storage::new(backend, "keyvault");
-        let (vaults, records) = storage.load::<BTreeMap<String, VaultState>>()?;
+        let (state, records) = storage.load::<KvState>()?;
         let kv = Arc::new(KeyVault {
             clock,
-            vaults: Mutex::new(vaults),
+            state: Mutex::new(state),
             storage,
+            release_identity: std::sync::OnceLock::new(),
         });
         Ok((kv, records))
     }
@@ -67,7 +72,7 @@ impl KeyVault {
     /// Makes every change to the state durable (what each request does before answering); for changes made
     /// outside a request, such as the init file.
     pub async fn persist(&self) -> Result<(), StorageError> {
-        self.storage.persist(&self.vaults).await
+        self.storage.persist(&self.state).await
     }
 
     /// Now, in epoch seconds, from the server clock.
@@ -75,8 +80,8 @@ impl KeyVault {
         self.clock.now_secs()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, VaultState>> {
-        self.vaults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, KvState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` on the named vault (created empty on first use) under the lock. `f` must not block.
@@ -84,10 +89,26 @@ impl KeyVault {
     /// service does at the end of the retention period (an index lookup, not a scan).
     pub fn with_vault<R>(&self, vault: &str, f: impl FnOnce(&mut VaultState) -> R) -> R {
         let now = self.now();
-        let mut vaults = self.lock();
-        let state = vaults.entry(vault.to_string()).or_default();
-        state.purge_due(now);
-        f(state)
+        let mut state = self.lock();
+        let vault = state.vaults.entry(vault.to_string()).or_default();
+        vault.purge_due(now);
+        keys::rotation_policy::rotate_due(vault, now);
+        f(vault)
+    }
+
+    /// The identity that signs key-release tokens (an ECDSA P-256 key and its self-signed certificate).
+    pub fn release_identity(&self) -> Result<Arc<crate::crypto::x509::SigningIdentity>, KeyVaultError> {
+        if let Some(identity) = self.release_identity.get() {
+            return Ok(identity.clone());
+        }
+        let made = crate::crypto::x509::signing_identity("trent Key Vault key release")
+            .map_err(|e| KeyVaultError::Internal(format!("trent could not make its release signing key: {e}")))?;
+        Ok(self.release_identity.get_or_init(|| Arc::new(made)).clone())
+    }
+
+    /// The key that seals key backups (made and persisted on first use).
+    pub fn backup_key(&self) -> Vec<u8> {
+        self.lock().backup_key()
     }
 }
 
@@ -163,6 +184,46 @@ pub async fn call(kv: &KeyVault, call: &Call<'_>, endpoint: Endpoint, body: &[u8
         GetDeletedSecret { name } => ok(secrets::get_deleted_secret(&cx, &name)),
         PurgeDeletedSecret { name } => no_content(secrets::purge_deleted_secret(&cx, &name)),
         RecoverDeletedSecret { name } => ok(secrets::recover_deleted_secret(&cx, &name)),
+        GetKeys => ok(keys::get_keys(&cx, &list()?)),
+        CreateKey { name } => ok(keys::create_key(&cx, &name, parse_json(body)?).await),
+        ImportKey { name } => ok(keys::import_key(&cx, &name, parse_json(body)?)),
+        GetKey { name, version } => ok(keys::get_key(&cx, &name, version.as_deref())),
+        UpdateKey { name, version } => ok(keys::update_key(&cx, &name, version.as_deref(), parse_json(body)?)),
+        DeleteKey { name } => ok(keys::delete_key(&cx, &name)),
+        GetKeyVersions { name } => ok(keys::get_key_versions(&cx, &name, &list()?)),
+        BackupKey { name } => ok(keys::backup_key(&cx, &name)),
+        RestoreKey => ok(keys::restore_key(&cx, parse_json(body)?)),
+        RotateKey { name } => ok(keys::rotate_key(&cx, &name).await),
+        GetKeyRotationPolicy { name } => ok(keys::rotation_policy::get_key_rotation_policy(&cx, &name)),
+        UpdateKeyRotationPolicy { name } => ok(keys::rotation_policy::update_key_rotation_policy(
+            &cx,
+            &name,
+            parse_json(body)?,
+        )),
+        KeyOperation { name, version, op } => match op {
+            endpoint::KeyOperation::Verify => {
+                ok(keys::crypto::verify(&cx, &name, version.as_deref(), parse_json(body)?))
+            }
+            endpoint::KeyOperation::Release => ok(keys::release::release(
+                &cx,
+                &name,
+                version.as_deref(),
+                parse_json(body)?,
+            )),
+            op => ok(keys::crypto::key_operation(
+                &cx,
+                &name,
+                version.as_deref(),
+                op,
+                parse_json(body)?,
+            )),
+        },
+        GetKeyAttestation { name, version } => ok(keys::release::get_key_attestation(&cx, &name, version.as_deref())),
+        GetRandomBytes => ok(keys::get_random_bytes(parse_json(body)?)),
+        GetDeletedKeys => ok(keys::get_deleted_keys(&cx, &list()?)),
+        GetDeletedKey { name } => ok(keys::get_deleted_key(&cx, &name)),
+        PurgeDeletedKey { name } => no_content(keys::purge_deleted_key(&cx, &name)),
+        RecoverDeletedKey { name } => ok(keys::recover_deleted_key(&cx, &name)),
         other => Err(not_implemented(&other)),
     }
 }
@@ -185,13 +246,18 @@ impl Control for KeyVault {
     }
 
     fn health(&self) -> Value {
-        let vaults = self.lock();
+        let state = self.lock();
         let (mut secrets, mut versions, mut deleted) = (0, 0, 0);
-        for vault in vaults.values() {
+        let (mut keys, mut key_versions, mut deleted_keys) = (0, 0, 0);
+        for vault in state.vaults.values() {
             let (s, v, d) = vault.secrets.counts();
             secrets += s;
             versions += v;
             deleted += d;
+            let (k, kv, dk) = vault.keys.counts();
+            keys += k;
+            key_versions += kv;
+            deleted_keys += dk;
         }
         json!({
             "status": "ok",
@@ -199,21 +265,27 @@ impl Control for KeyVault {
             "secrets": secrets,
             "versions": versions,
             "deleted": deleted,
+            "keys": keys,
+            "keyVersions": key_versions,
+            "deletedKeys": deleted_keys,
         })
     }
 
     fn reset(&self) -> Result<(), String> {
         self.storage
-            .replace(&self.vaults, BTreeMap::new())
+            .replace(&self.state, KvState::default())
             .map_err(|e| e.to_string())
     }
 
     /// `{"vaults": {"<vault>": {"secrets": {<lower-cased name>: {name, versions}}, "deleted": {…}}}}`, every
     /// secret with every version (values included).
     fn export(&self) -> Value {
-        let vaults = self.lock();
-        let state = json!({ "vaults": serde_json::to_value(&*vaults).unwrap_or(Value::Null) });
-        crate::http::control::state_document("keyvault", state)
+        let state = self.lock();
+        let mut document = json!({ "vaults": serde_json::to_value(&state.vaults).unwrap_or(Value::Null) });
+        if let Some(service) = state.service_record() {
+            document["service"] = serde_json::to_value(service).unwrap_or(Value::Null);
+        }
+        crate::http::control::state_document("keyvault", document)
     }
 
     fn import(&self, document: Value) -> Result<(), String> {
@@ -221,6 +293,8 @@ impl Control for KeyVault {
         #[serde(deny_unknown_fields)]
         struct State {
             vaults: BTreeMap<String, VaultState>,
+            #[serde(default)]
+            service: Option<vault::ServiceRecord>,
         }
         let state = crate::http::control::state_of_document("keyvault", document)?;
         let state: State = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
@@ -228,31 +302,34 @@ impl Control for KeyVault {
             v.check().map_err(|e| format!("vault \"{vault}\": {e}"))?;
         }
         self.storage
-            .replace(&self.vaults, state.vaults)
+            .replace(&self.state, KvState::new(state.vaults, state.service))
             .map_err(|e| e.to_string())
     }
 
     fn dump(&self) -> Value {
-        let vaults = self.lock();
-        let names = |v: &VaultState| -> (Vec<String>, Vec<String>) {
-            (
-                v.secrets.live().values().map(|r| r.name.clone()).collect(),
-                v.secrets
-                    .deleted_objects()
-                    .values()
-                    .map(|d| d.object.name.clone())
-                    .collect(),
-            )
+        let state = self.lock();
+        let names = |v: &VaultState| -> Value {
+            let live = |m: &BTreeMap<String, _>| -> Vec<String> { m.keys().cloned().collect() };
+            json!({
+                "secrets": v.secrets.live().values().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                "deleted": v.secrets.deleted_objects().values().map(|d| d.object.name.clone()).collect::<Vec<_>>(),
+                "keys": v.keys.live().values().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                "deletedKeys": v.keys.deleted_objects().values().map(|d| d.object.name.clone()).collect::<Vec<_>>(),
+                "keyRotationPolicies": live(&v.rotation_policies),
+            })
         };
-        let (secrets, deleted) = vaults.get(protocol::DEFAULT_VAULT).map(names).unwrap_or_default();
-        let per_vault: serde_json::Map<String, Value> = vaults
+        let mut out = state
+            .vaults
+            .get(protocol::DEFAULT_VAULT)
+            .map(names)
+            .unwrap_or_else(|| names(&VaultState::default()));
+        let per_vault: serde_json::Map<String, Value> = state
+            .vaults
             .iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(name, v)| {
-                let (s, d) = names(v);
-                (name.clone(), json!({ "secrets": s, "deleted": d }))
-            })
+            .map(|(name, v)| (name.clone(), names(v)))
             .collect();
-        json!({ "secrets": secrets, "deleted": deleted, "vaults": per_vault })
+        out["vaults"] = Value::Object(per_vault);
+        out
     }
 }

@@ -1,4 +1,5 @@
-//! [`VaultState`]: one vault's objects, one [`ObjectStore`] per plane, and how they persist. The serialised form
+//! What Key Vault holds and how it persists: [`KvState`] (every vault, plus the service's own backup key) and
+//! [`VaultState`] (one vault: an [`ObjectStore`] per plane, and the keys' rotation policies). The serialised form
 //! (state documents, `/_parlel/export`) keeps each store's two maps side by side: `secrets`/`deleted` (the names
 //! they had before the keys plane existed) and `keys`/`deletedkeys`.
 
@@ -6,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::model::{KeyVersion, OctKey, RotationPolicyRecord};
 use super::secrets::model::VersionRecord;
 use super::store::{Deleted, ObjectStore, Versioned};
 use crate::storage::{LoadOne, Persisted, StorageError, Tracked, Visitor};
@@ -15,6 +17,9 @@ use crate::storage::{LoadOne, Persisted, StorageError, Tracked, Visitor};
 #[serde(from = "VaultDoc", into = "VaultDoc")]
 pub struct VaultState {
     pub secrets: ObjectStore<VersionRecord>,
+    pub keys: ObjectStore<KeyVersion>,
+    /// Rotation policies by lower-cased key name; they stay while the key is deleted and go when it is purged.
+    pub rotation_policies: Tracked<RotationPolicyRecord>,
 }
 
 /// The serialised form of a vault.
@@ -23,12 +28,20 @@ pub struct VaultState {
 struct VaultDoc {
     secrets: Tracked<Versioned<VersionRecord>>,
     deleted: Tracked<Deleted<VersionRecord>>,
+    #[serde(default)]
+    keys: Tracked<Versioned<KeyVersion>>,
+    #[serde(default, rename = "deletedkeys")]
+    deleted_keys: Tracked<Deleted<KeyVersion>>,
+    #[serde(default, rename = "keyrotationpolicies")]
+    rotation_policies: Tracked<RotationPolicyRecord>,
 }
 
 impl From<VaultDoc> for VaultState {
     fn from(doc: VaultDoc) -> Self {
         VaultState {
             secrets: ObjectStore::from_parts(doc.secrets, doc.deleted),
+            keys: ObjectStore::from_parts(doc.keys, doc.deleted_keys),
+            rotation_policies: doc.rotation_policies,
         }
     }
 }
@@ -36,9 +49,13 @@ impl From<VaultDoc> for VaultState {
 impl From<VaultState> for VaultDoc {
     fn from(state: VaultState) -> Self {
         let (secrets, deleted) = state.secrets.parts();
+        let (keys, deleted_keys) = state.keys.parts();
         VaultDoc {
             secrets: secrets.clone(),
             deleted: deleted.clone(),
+            keys: keys.clone(),
+            deleted_keys: deleted_keys.clone(),
+            rotation_policies: state.rotation_policies,
         }
     }
 }
@@ -48,36 +65,100 @@ impl VaultState {
     /// storage layer drains, loads and rewrites records only through this list. A new collection MUST be added
     /// here, or it is lost on restart.
     pub fn collections<V: Visitor>(&mut self, scope: &str, v: &mut V) -> Result<(), StorageError> {
-        self.secrets.collections(scope, ("secrets", "deleted"), v)
+        self.secrets.collections(scope, ("secrets", "deleted"), v)?;
+        self.keys.collections(scope, ("keys", "deletedkeys"), v)?;
+        v.collection(scope, "keyrotationpolicies", &mut self.rotation_policies)
     }
 
-    /// Applies the clock: purges what is due in every plane.
+    /// Applies the clock's purges: whatever is due in every plane (a purged key takes its rotation policy along).
     pub fn purge_due(&mut self, now: i64) {
         self.secrets.purge_due(now);
+        for key in self.keys.purge_due(now) {
+            self.rotation_policies.remove(&key);
+        }
     }
 
     /// Checks a vault read from storage or an import document.
     pub fn check(&self) -> Result<(), String> {
-        self.secrets.check()
+        self.secrets.check()?;
+        self.keys.check()
     }
 
     /// Rebuilds derived indexes after records were loaded one by one.
     pub fn reindex(&mut self) {
         self.secrets.reindex();
+        self.keys.reindex();
     }
 
     pub fn is_empty(&self) -> bool {
-        self.secrets.live().is_empty() && self.secrets.deleted_objects().is_empty()
+        self.secrets.live().is_empty()
+            && self.secrets.deleted_objects().is_empty()
+            && self.keys.live().is_empty()
+            && self.keys.deleted_objects().is_empty()
     }
 }
 
-/// Key Vault records as the storage layer sees them: every vault's [`VaultState::collections`].
-impl Persisted for BTreeMap<String, VaultState> {
+/// What belongs to the service rather than to one vault.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    /// The AES-256 key that seals key backups: a backup restores into any vault of this trent (and of a trent
+    /// started from this one's data directory or export), and nowhere else.
+    pub backup_key: OctKey,
+}
+
+/// The record-key scope and name of the service record (`_service/service/record`); vault collections never use
+/// the collection name `service`, so no vault name can collide with it.
+const SERVICE_SCOPE: &str = "_service";
+const SERVICE_RECORD: &str = "record";
+
+/// Every vault of one server and the service record.
+#[derive(Debug, Default)]
+pub struct KvState {
+    pub vaults: BTreeMap<String, VaultState>,
+    pub service: Tracked<ServiceRecord>,
+}
+
+impl KvState {
+    pub fn new(vaults: BTreeMap<String, VaultState>, service: Option<ServiceRecord>) -> Self {
+        let mut state = KvState {
+            vaults,
+            service: Tracked::default(),
+        };
+        if let Some(record) = service {
+            state.service.insert(SERVICE_RECORD.to_string(), record);
+        }
+        state
+    }
+
+    /// The backup sealing key, made on first use (and then persisted like any record).
+    pub fn backup_key(&mut self) -> Vec<u8> {
+        if let Some(record) = self.service.get(SERVICE_RECORD) {
+            return record.backup_key.0.clone();
+        }
+        let key = crate::crypto::random_bytes(32);
+        self.service.insert(
+            SERVICE_RECORD.to_string(),
+            ServiceRecord {
+                backup_key: OctKey(key.clone()),
+            },
+        );
+        key
+    }
+
+    /// The service record, if one was made (for export).
+    pub fn service_record(&self) -> Option<&ServiceRecord> {
+        self.service.get(SERVICE_RECORD)
+    }
+}
+
+/// Key Vault records as the storage layer sees them: every vault's [`VaultState::collections`] and the service
+/// record.
+impl Persisted for KvState {
     fn visit<V: Visitor>(&mut self, visitor: &mut V) -> Result<(), StorageError> {
-        for (vault, state) in self.iter_mut() {
+        for (vault, state) in self.vaults.iter_mut() {
             state.collections(vault, visitor)?;
         }
-        Ok(())
+        visitor.collection(SERVICE_SCOPE, "service", &mut self.service)
     }
 
     fn load_record(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
@@ -89,7 +170,12 @@ impl Persisted for BTreeMap<String, VaultState> {
             bytes,
             found: false,
         };
-        let state = self.entry(vault.to_string()).or_default();
+        if vault == SERVICE_SCOPE && collection == "service" {
+            one.collection(SERVICE_SCOPE, "service", &mut self.service)
+                .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        let state = self.vaults.entry(vault.to_string()).or_default();
         state.collections(vault, &mut one).map_err(|e| e.to_string())?;
         if !one.found {
             return Err(format!("unknown collection \"{collection}\""));
@@ -98,7 +184,7 @@ impl Persisted for BTreeMap<String, VaultState> {
     }
 
     fn finish_load(&mut self) -> Result<(), String> {
-        for (vault, state) in self.iter_mut() {
+        for (vault, state) in self.vaults.iter_mut() {
             state.reindex();
             state.check().map_err(|e| format!("vault \"{vault}\": {e}"))?;
         }

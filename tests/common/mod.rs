@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: a running server and official-SDK clients pointed at it.
 #![allow(dead_code)]
 
+pub mod keyvault;
+
 use aws_credential_types::Credentials;
 use aws_sdk_kms::config::Region;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};

@@ -24,6 +24,8 @@ pub struct Target {
     pub vault: String,
     /// `scheme://authority`: the prefix of every id in responses.
     pub base_url: String,
+    /// Whether the host names a Managed HSM (`{name}.managedhsm.{domain}`): symmetric keys live there.
+    pub managed_hsm: bool,
 }
 
 impl Target {
@@ -45,6 +47,7 @@ impl Target {
         let scheme = if https { "https" } else { "http" };
         Some(Target {
             base_url: format!("{scheme}://{authority}"),
+            managed_hsm: is_managed_hsm(&authority),
             vault,
             authority,
         })
@@ -101,11 +104,30 @@ fn vault_suffix(authority: &str) -> Option<&str> {
     Some(rest)
 }
 
-/// The vault an authority selects: its first DNS label on a vault host, [`DEFAULT_VAULT`] on a bare host.
+/// Whether an authority names a Managed HSM: a vault host whose second label is `managedhsm`
+/// (`myhsm.managedhsm.azure.net`, `myhsm.managedhsm.localhost`).
+pub fn is_managed_hsm(authority: &str) -> bool {
+    vault_suffix(authority).is_some_and(|rest| {
+        rest.split('.')
+            .next()
+            .is_some_and(|label| label.eq_ignore_ascii_case("managedhsm"))
+    })
+}
+
+/// The vault an authority selects: its first DNS label on a vault host, [`DEFAULT_VAULT`] on a bare host, and
+/// `{name}.managedhsm` on a Managed HSM host (a vault and a Managed HSM of the same name are different objects, as
+/// in Azure).
 pub fn vault_name(authority: &str) -> String {
     match vault_suffix(authority) {
         None => DEFAULT_VAULT.to_string(),
-        Some(_) => authority.split('.').next().unwrap_or(DEFAULT_VAULT).to_string(),
+        Some(_) => {
+            let first = authority.split('.').next().unwrap_or(DEFAULT_VAULT);
+            if is_managed_hsm(authority) {
+                format!("{first}.managedhsm")
+            } else {
+                first.to_string()
+            }
+        }
     }
 }
 
@@ -131,11 +153,16 @@ mod tests {
         assert_eq!(vault_name("localhost:4594"), DEFAULT_VAULT);
         assert_eq!(vault_name("[::1]:4594"), DEFAULT_VAULT);
         assert_eq!(vault_name("myvault.localhost:4594"), "myvault");
+        assert_eq!(vault_name("myvault.managedhsm.localhost:4595"), "myvault.managedhsm");
         let t = Target {
             authority: "myvault.localhost:4595".into(),
             vault: "myvault".into(),
             base_url: "https://myvault.localhost:4595".into(),
+            managed_hsm: false,
         };
+        assert!(is_managed_hsm("hsm1.managedhsm.localhost:4595"));
+        assert!(!is_managed_hsm("hsm1.vault.localhost:4595"));
+        assert!(!is_managed_hsm("managedhsm.localhost"));
         assert_eq!(
             t.challenge(),
             r#"Bearer authorization="https://login.microsoftonline.com/parlel-tenant-id", resource="https://localhost:4595""#

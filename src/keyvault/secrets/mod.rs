@@ -275,6 +275,7 @@ mod tests {
             authority: "127.0.0.1:4594".into(),
             vault: crate::keyvault::protocol::DEFAULT_VAULT.into(),
             base_url: "http://127.0.0.1:4594".into(),
+            managed_hsm: false,
         }
     }
 

@@ -69,22 +69,71 @@ pub fn decode<V: Version>(blob: &[u8]) -> Result<Versioned<V>, BackupError> {
     }
     let payload = body.get(magic.len() + 1..).ok_or(BackupError::Format)?;
     let record: Versioned<V> = serde_json::from_slice(payload).map_err(|_| BackupError::Content)?;
-    let valid_name = !record.name.is_empty()
-        && record.name.len() <= 127
-        && record.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    let valid_versions = !record.versions.is_empty()
-        && record
-            .versions
-            .iter()
-            .all(|v| v.version().len() == 32 && v.version().bytes().all(|b| b.is_ascii_hexdigit()));
-    if !valid_name || !valid_versions {
-        return Err(BackupError::Content);
-    }
+    check_content(&record)?;
     Ok(record)
 }
 
 /// Decodes the wire form (base64url; padding and the standard alphabet are tolerated).
 pub fn decode_wire<V: Version>(value: &str) -> Result<Versioned<V>, BackupError> {
+    decode(&wire_bytes(value)?)
+}
+
+/// Format version of sealed blobs.
+const SEALED_VERSION: u8 = 2;
+
+/// A sealed blob: magic, format version 2, a 12-byte IV, then the record as JSON encrypted with AES-256-GCM under
+/// `key` (the service's backup key), the magic and version bound as additional data. Without the key nothing in it
+/// can be read, key material included; any change to it fails authentication.
+pub fn seal<V: Version>(key: &[u8], record: &Versioned<V>) -> Vec<u8> {
+    let magic = magic(V::KIND);
+    let payload = serde_json::to_vec(record).unwrap_or_else(|_| b"{}".to_vec());
+    let iv = crate::crypto::random_bytes(crate::crypto::cipher::GCM_IV_LEN);
+    let mut header = magic.to_vec();
+    header.push(SEALED_VERSION);
+    let Ok((ciphertext, tag)) = crate::crypto::cipher::gcm_encrypt(key, &iv, &header, &payload) else {
+        // Only a key of the wrong length fails, and the backup key is 32 bytes: an empty blob never restores.
+        return Vec::new();
+    };
+    let mut out = header;
+    out.extend_from_slice(&iv);
+    out.extend_from_slice(&ciphertext);
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// The sealed blob as the wire carries it (base64url, no padding).
+pub fn seal_wire<V: Version>(key: &[u8], record: &Versioned<V>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seal(key, record))
+}
+
+/// Opens a blob made by [`seal`] with the same key, checking it as [`decode`] does.
+pub fn open<V: Version>(key: &[u8], blob: &[u8]) -> Result<Versioned<V>, BackupError> {
+    use crate::crypto::cipher::{GCM_IV_LEN, GCM_TAG_LEN};
+    let magic = magic(V::KIND);
+    let header_len = magic.len() + 1;
+    if blob.len() < header_len + GCM_IV_LEN + GCM_TAG_LEN || !blob.starts_with(magic) {
+        return Err(BackupError::Format);
+    }
+    if blob[magic.len()] != SEALED_VERSION {
+        return Err(BackupError::Version);
+    }
+    let (header, rest) = blob.split_at(header_len);
+    let (iv, rest) = rest.split_at(GCM_IV_LEN);
+    let (ciphertext, tag) = rest.split_at(rest.len() - GCM_TAG_LEN);
+    let payload =
+        crate::crypto::cipher::gcm_decrypt(key, iv, header, ciphertext, tag).map_err(|_| BackupError::Integrity)?;
+    let record: Versioned<V> = serde_json::from_slice(&payload).map_err(|_| BackupError::Content)?;
+    check_content(&record)?;
+    Ok(record)
+}
+
+/// Opens the wire form (base64url; padding and the standard alphabet are tolerated).
+pub fn open_wire<V: Version>(key: &[u8], value: &str) -> Result<Versioned<V>, BackupError> {
+    open(key, &wire_bytes(value)?)
+}
+
+fn wire_bytes(value: &str) -> Result<Vec<u8>, BackupError> {
     use base64::Engine;
     let cleaned: String = value
         .trim()
@@ -96,10 +145,24 @@ pub fn decode_wire<V: Version>(value: &str) -> Result<Versioned<V>, BackupError>
             c => c,
         })
         .collect();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cleaned)
-        .map_err(|_| BackupError::Encoding)?;
-    decode(&bytes)
+        .map_err(|_| BackupError::Encoding)
+}
+
+fn check_content<V: Version>(record: &Versioned<V>) -> Result<(), BackupError> {
+    let valid_name = !record.name.is_empty()
+        && record.name.len() <= 127
+        && record.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let valid_versions = !record.versions.is_empty()
+        && record
+            .versions
+            .iter()
+            .all(|v| v.version().len() == 32 && v.version().bytes().all(|b| b.is_ascii_hexdigit()));
+    if !valid_name || !valid_versions || record.check().is_err() {
+        return Err(BackupError::Content);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -144,6 +207,21 @@ mod tests {
             let i = pos.index(blob.len());
             blob[i] ^= flip;
             prop_assert!(decode::<VersionRecord>(&blob).is_err());
+        }
+
+        #[test]
+        fn sealed_round_trip_and_tampering(values in prop::collection::vec((".{0,16}", any::<bool>()), 1..3),
+                                           pos in any::<prop::sample::Index>(), flip in 1u8..=255) {
+            let key = [7u8; 32];
+            let r = record("s".into(), values);
+            let blob = seal(&key, &r);
+            prop_assert_eq!(open::<VersionRecord>(&key, &blob), Ok(r.clone()));
+            prop_assert!(open::<VersionRecord>(&[8u8; 32], &blob).is_err(), "another key cannot open it");
+            let mut bad = blob.clone();
+            let i = pos.index(bad.len());
+            bad[i] ^= flip;
+            prop_assert!(open::<VersionRecord>(&key, &bad).is_err());
+            prop_assert!(open::<VersionRecord>(&key, &blob[..i]).is_err());
         }
 
         #[test]

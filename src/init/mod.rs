@@ -1,4 +1,5 @@
-//! `--init FILE`: KMS keys and Key Vault secrets declared in a YAML or JSON file, applied when the server starts.
+//! `--init FILE`: KMS keys, Key Vault secrets and Key Vault keys declared in a YAML or JSON file, applied when the
+//! server starts (the Key Vault keys section is [`keyvault_keys`]).
 //!
 //! The file is read and checked completely before anything is applied ([`InitFile::load`]): unknown fields,
 //! key material of the wrong size or spec, bad names and duplicates are errors naming the file, the entry and the
@@ -14,6 +15,8 @@
 //! Secret versions get a version id derived from their content (or the one the file gives), which is how a
 //! second start recognises a version it already added; an application's later changes to a seeded secret
 //! survive a restart, while changing the file's value adds a new version on top.
+
+pub mod keyvault_keys;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -125,6 +128,8 @@ struct KeyDoc {
 struct KeyVaultDoc {
     #[serde(default)]
     secrets: Vec<SecretDoc>,
+    #[serde(default)]
+    keys: Vec<keyvault_keys::KeyDoc>,
 }
 
 /// One secret version.
@@ -145,7 +150,7 @@ struct SecretDoc {
 /// Epoch seconds, or an RFC 3339 date-time (`2030-01-01T00:00:00Z`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Timestamp {
+pub(crate) enum Timestamp {
     Epoch(i64),
     Text(String),
 }
@@ -190,6 +195,7 @@ pub struct InitFile {
     pub path: Option<PathBuf>,
     pub keys: Vec<InitKey>,
     pub secrets: Vec<InitSecret>,
+    pub vault_keys: Vec<keyvault_keys::InitVaultKey>,
 }
 
 /// What applying a file did.
@@ -200,6 +206,8 @@ pub struct Applied {
     pub aliases_created: usize,
     pub secret_versions_created: usize,
     pub secret_versions_present: usize,
+    pub vault_keys_created: usize,
+    pub vault_keys_present: usize,
 }
 
 impl InitFile {
@@ -242,10 +250,16 @@ impl InitFile {
             let label = format!("keyvault.secrets[{i}] ({})", secret.name);
             secrets.push(check_secret(secret).map_err(|e| fail(format!("{label}: {e}")))?);
         }
+        let mut vault_keys = Vec::with_capacity(doc.keyvault.keys.len());
+        for (i, key) in doc.keyvault.keys.into_iter().enumerate() {
+            let label = format!("keyvault.keys[{i}] ({})", key_doc_name(&key));
+            vault_keys.push(keyvault_keys::check(key).map_err(|e| fail(format!("{label}: {e}")))?);
+        }
         let file = InitFile {
             path: None,
             keys,
             secrets,
+            vault_keys,
         };
         file.check_duplicates().map_err(fail)?;
         Ok(file)
@@ -272,6 +286,12 @@ impl InitFile {
                         key.key_id
                     ));
                 }
+            }
+        }
+        let mut names = BTreeSet::new();
+        for k in &self.vault_keys {
+            if !names.insert((k.vault.clone(), k.name.to_ascii_lowercase())) {
+                return Err(format!("key {} of vault {} appears twice", k.name, k.vault));
             }
         }
         let mut versions = BTreeSet::new();
@@ -310,7 +330,28 @@ impl InitFile {
             }
             _ => BTreeMap::new(),
         };
-        file.apply_with(kms, kv, generated)
+        let vault_generated = match kv {
+            Some(kv) if file.vault_keys.iter().any(|k| k.material.is_err()) => {
+                let mut missing = Vec::new();
+                for (i, key) in file.vault_keys.iter().enumerate() {
+                    if key.material.is_err() && !key.present(kv).map_err(|e| file.error(e))? {
+                        missing.push(i);
+                    }
+                }
+                let file2 = file.clone();
+                tokio::task::spawn_blocking(move || {
+                    missing
+                        .into_iter()
+                        .map(|i| file2.vault_keys[i].generate().map(|m| (i, m)))
+                        .collect::<Result<BTreeMap<_, _>, _>>()
+                })
+                .await
+                .map_err(|e| file.error(format!("key generation failed: {e}")))?
+                .map_err(|e| file.error(e))?
+            }
+            _ => BTreeMap::new(),
+        };
+        file.apply_with(kms, kv, generated, vault_generated)
     }
 
     /// The keys that need generated material: without material in the file and not in the state yet.
@@ -348,6 +389,7 @@ impl InitFile {
         kms: Option<&Kms>,
         kv: Option<&KeyVault>,
         mut generated: BTreeMap<usize, KeyMaterial>,
+        mut vault_generated: BTreeMap<usize, Option<crate::keyvault::keys::model::Material>>,
     ) -> Result<Applied, InitError> {
         let mut applied = Applied::default();
         // Check both services before changing either.
@@ -361,10 +403,11 @@ impl InitFile {
         }
         if let Some(kv) = kv {
             self.check_keyvault(kv).map_err(|e| self.error(e))?;
-        } else if !self.secrets.is_empty() {
+        } else if !self.secrets.is_empty() || !self.vault_keys.is_empty() {
             tracing::warn!(
                 secrets = self.secrets.len(),
-                "Key Vault is not served (--no-keyvault): the init file's secrets are not applied"
+                keys = self.vault_keys.len(),
+                "Key Vault is not served (--no-keyvault): the init file's secrets and keys are not applied"
             );
         }
         if let Some(kms) = kms {
@@ -373,6 +416,23 @@ impl InitFile {
         }
         if let Some(kv) = kv {
             self.apply_keyvault(kv, &mut applied);
+            let now = kv.now();
+            for (i, key) in self.vault_keys.iter().enumerate() {
+                if key.present(kv).map_err(|e| self.error(e))? {
+                    applied.vault_keys_present += 1;
+                    continue;
+                }
+                let material = match &key.material {
+                    Ok(_) => None,
+                    Err(_) => match vault_generated.remove(&i).flatten() {
+                        Some(m) => Some(m),
+                        // Not generated ahead (a key that appeared meanwhile went again): make it now.
+                        None => key.generate().map_err(|e| self.error(e))?,
+                    },
+                };
+                key.apply(kv, material, now).map_err(|e| self.error(e))?;
+                applied.vault_keys_created += 1;
+            }
         }
         Ok(applied)
     }
@@ -504,8 +564,12 @@ impl InitFile {
         Ok(())
     }
 
-    /// A soft-deleted secret can only be left alone (when it holds the file's version) or refused.
+    /// A soft-deleted secret can only be left alone (when it holds the file's version) or refused; a soft-deleted
+    /// key is refused.
     fn check_keyvault(&self, kv: &KeyVault) -> Result<(), String> {
+        for key in &self.vault_keys {
+            key.present(kv)?;
+        }
         for s in &self.secrets {
             kv.with_vault(&s.vault, |vault| {
                 if let Ok(deleted) = vault.secrets.get_deleted(&s.name) {
@@ -570,6 +634,10 @@ impl InitFile {
             });
         }
     }
+}
+
+fn key_doc_name(doc: &keyvault_keys::KeyDoc) -> String {
+    doc.name().to_string()
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -735,7 +803,7 @@ fn check_alias_name(alias: &str) -> Result<(), String> {
 
 /// Key material as the file gives it: base64 raw bytes for symmetric and HMAC keys; a PEM `PRIVATE KEY` or base64
 /// PKCS#8 DER for key pairs. Checked against the spec by [`KeyMaterial::from_bytes`].
-fn decode_material(spec: KeySpec, text: &str) -> Result<KeyMaterial, String> {
+pub(crate) fn decode_material(spec: KeySpec, text: &str) -> Result<KeyMaterial, String> {
     let raw_bytes = spec == KeySpec::SymmetricDefault || spec.is_hmac();
     let trimmed = text.trim();
     let bytes = if trimmed.starts_with("-----BEGIN") {
@@ -898,7 +966,7 @@ fn derived_version(
 /// The vault a `vault:` entry names: a vault name (`myvault`; `default` or absent is the default vault), or a
 /// host or URL as clients address vaults (`myvault.localhost:4595`, `https://myvault.localhost:4595`,
 /// `localhost:4594`), resolved the way the Key Vault service resolves the `Host` header.
-fn vault_of(entry: Option<&str>) -> Result<String, String> {
+pub(crate) fn vault_of(entry: Option<&str>) -> Result<String, String> {
     let Some(entry) = entry.map(str::trim) else {
         return Ok(protocol::DEFAULT_VAULT.to_string());
     };
@@ -924,7 +992,7 @@ fn vault_of(entry: Option<&str>) -> Result<String, String> {
     Ok(authority)
 }
 
-fn epoch_of(t: Timestamp, field: &str) -> Result<i64, String> {
+pub(crate) fn epoch_of(t: Timestamp, field: &str) -> Result<i64, String> {
     match t {
         Timestamp::Epoch(secs) => Ok(secs),
         Timestamp::Text(text) => parse_rfc3339(&text).ok_or_else(|| {
