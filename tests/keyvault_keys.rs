@@ -1412,3 +1412,81 @@ async fn keys_persist_and_export() {
         .expect("a backup restores where the exported backup key went");
     other.stop().await;
 }
+
+/// `--init` with `keyvault.keys`: a key with given material (its signatures verify with the file's key), a
+/// generated one, an oct-HSM key in a Managed HSM; applying the file again adds nothing, and bad entries are
+/// refused naming the entry.
+#[tokio::test]
+async fn keys_from_an_init_file() {
+    use pkcs8::EncodePrivateKey;
+    use rsa::Pkcs1v15Sign;
+    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let pem = private.to_pkcs8_pem(pkcs8::LineEnding::LF).unwrap();
+    let indented: String = pem.lines().map(|l| format!("        {l}\n")).collect();
+    let text = format!(
+        "keyvault:\n  keys:\n    - name: seeded-rsa\n      kty: RSA\n      keyOps: [sign, verify]\n      tags: {{team: pay}}\n      material: |\n{indented}    - name: seeded-ec\n      kty: EC-HSM\n      curve: P-384\n    - name: seeded-aes\n      vault: vaulthsm.managedhsm.localhost\n      kty: oct-HSM\n      material: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+    );
+    let path = std::env::temp_dir().join(common::unique("trent-kv-init.yaml"));
+    std::fs::write(&path, &text).unwrap();
+    let server = trent::Server::start(trent::Config {
+        init: Some(path.clone()),
+        ..trent::Config::ephemeral()
+    })
+    .await
+    .unwrap();
+    let client = key_client(&server);
+    let digest = Sha256::digest(b"seeded").to_vec();
+    let sig = sign(&client, "seeded-rsa", SignatureAlgorithm::Rs256, &digest).await;
+    assert!(private
+        .to_public_key()
+        .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &sig)
+        .is_ok());
+    let seeded = client.get_key("seeded-rsa", None).await.unwrap().into_model().unwrap();
+    assert_eq!(seeded.tags.unwrap()["team"], "pay");
+    let ec = client.get_key("seeded-ec", None).await.unwrap().into_model().unwrap();
+    assert_eq!(jwk(&ec).crv, Some(CurveName::P384));
+    let hsm = hsm_client(&server, "vaulthsm");
+    let p = KeyOperationParameters {
+        algorithm: Some(EncryptionAlgorithm::A256Gcm),
+        value: Some(b"x".to_vec()),
+        ..Default::default()
+    };
+    hsm.encrypt("seeded-aes", body(p), None).await.unwrap();
+
+    let again = server.apply_init(&path).await.unwrap();
+    assert_eq!((again.vault_keys_created, again.vault_keys_present), (0, 3));
+    let latest = client.get_key("seeded-ec", None).await.unwrap().into_model().unwrap();
+    assert_eq!(
+        version_of(&latest),
+        version_of(&ec),
+        "a generated key is generated once"
+    );
+    server.stop().await;
+
+    for (bad, needle) in [
+        ("keyvault:\n  keys:\n    - name: x\n      kty: oct\n", "kty"),
+        ("keyvault:\n  keys:\n    - name: x\n      kty: oct-HSM\n", "Managed HSM"),
+        (
+            "keyvault:\n  keys:\n    - name: x\n      kty: RSA\n      keySize: 1024\n",
+            "keySize",
+        ),
+        (
+            "keyvault:\n  keys:\n    - name: x\n      kty: EC\n      keyOps: [fly]\n",
+            "keyOps",
+        ),
+        (
+            "keyvault:\n  keys:\n    - name: x\n      kty: EC\n      material: AAAA\n",
+            "material",
+        ),
+        (
+            "keyvault:\n  keys:\n    - {name: x, kty: EC}\n    - {name: X, kty: EC}\n",
+            "twice",
+        ),
+    ] {
+        let err = trent::init::InitFile::parse(bad, trent::init::Format::Yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{bad}: {err}");
+    }
+    let _ = std::fs::remove_file(&path);
+}
