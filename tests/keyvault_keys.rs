@@ -571,6 +571,16 @@ async fn signatures_verify_independently() {
         assert!(!verify(&client, "signer-rsa", alg, digest, &bad).await);
     }
 
+    // RSNULL signs the value as given: with SHA-256's DigestInfo prefix in front it is an RS256 signature.
+    let mut digest_info = vec![
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
+    ];
+    digest_info.extend_from_slice(&digests[0]);
+    let raw = sign(&client, "signer-rsa", SignatureAlgorithm::Rsnull, &digest_info).await;
+    assert!(public.verify(Pkcs1v15Sign::new::<Sha256>(), &digests[0], &raw).is_ok());
+    assert!(verify(&client, "signer-rsa", SignatureAlgorithm::Rsnull, &digest_info, &raw).await);
+
     let p256 = create(&client, "signer-p256", params(KeyType::Ec)).await;
     let sig = sign(&client, "signer-p256", SignatureAlgorithm::Es256, &digests[0]).await;
     assert_eq!(sig.len(), 64, "r‖s");

@@ -46,3 +46,43 @@ fn readme_coverage_table_matches_the_dispatch_table() {
         );
     }
 }
+
+/// The README's Key Vault coverage table: one row per operation of the route table (64), each row's method and
+/// path route to that operation, and "✅" exactly for the planes trent serves (secrets and keys).
+#[test]
+fn readme_keyvault_table_matches_the_route_table() {
+    use trent::keyvault::endpoint::{Endpoint, Plane};
+    let section = README
+        .split("## Azure Key Vault coverage")
+        .nth(1)
+        .expect("README has an Azure Key Vault coverage section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let mut seen = std::collections::BTreeSet::new();
+    for line in section.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let Some(op) = cells
+            .get(1)
+            .and_then(|c| c.strip_prefix('`'))
+            .and_then(|c| c.strip_suffix('`'))
+        else {
+            continue;
+        };
+        let route = cells[3].trim_matches('`');
+        let (method, path) = route.split_once(' ').expect("method and path");
+        let segments: Vec<String> = path
+            .split('/')
+            .skip(1)
+            .map(|s| match s {
+                s if s.starts_with('{') && s.contains("name") => "x".to_string(),
+                s if s.starts_with('{') => "0123456789abcdef0123456789abcdef".to_string(),
+                s => s.to_string(),
+            })
+            .collect();
+        let endpoint = Endpoint::parse(method, &segments).unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!(endpoint.operation_id(), op, "{route}");
+        let served = endpoint.plane() != Plane::Certificates;
+        assert_eq!(cells[4].starts_with('✅'), served, "{op}: {}", cells[4]);
+        assert!(seen.insert(op.to_string()), "{op} twice");
+    }
+    assert_eq!(seen.len(), 64);
+}

@@ -324,6 +324,20 @@ pub fn verify_digest(
     Ok(ok)
 }
 
+/// RSASSA-PKCS1-v1_5 over `data` as given, without a DigestInfo prefix (JOSE's `RSNULL`): the caller has encoded
+/// what is signed. `data` may be at most the modulus length minus 11 bytes.
+pub fn sign_unprefixed(material: &KeyMaterial, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let key = material.rsa_private_key()?;
+    key.sign_with_rng(&mut rand::rngs::OsRng, Pkcs1v15Sign::new_unprefixed(), data)
+        .map_err(|e| CryptoError::InvalidInput(format!("RSA signing failed: {e}")))
+}
+
+/// Verifies a [`sign_unprefixed`] signature.
+pub fn verify_unprefixed(material: &KeyMaterial, data: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
+    let key = RsaPublicKey::from(material.rsa_private_key()?);
+    Ok(key.verify(Pkcs1v15Sign::new_unprefixed(), data, signature).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

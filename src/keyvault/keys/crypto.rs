@@ -8,7 +8,9 @@
 use super::jwk::{b64, unb64};
 use super::model::{KeyOperationParameters, KeyOperationResult, KeyVerifyResult, KeyVersion, Material};
 use crate::crypto::asym_encrypt::{rsa_decrypt, rsa_encrypt, RsaPadding};
-use crate::crypto::sign::{sign_digest, verify_digest, EcdsaEncoding, Hash, Scheme};
+use crate::crypto::sign::{
+    sign_digest, sign_unprefixed, verify_digest, verify_unprefixed, EcdsaEncoding, Hash, Scheme,
+};
 use crate::crypto::{cipher, CryptoError, KeyMaterial, KeySpec};
 use crate::keyvault::endpoint::KeyOperation;
 use crate::keyvault::protocol::{truncate, KeyVaultError, ObjectKind};
@@ -53,6 +55,23 @@ fn cipher_of(alg: &str) -> Option<Cipher> {
         "CKM_AES_KEY_WRAP_PAD" => Cipher::KeyWrap(None, true),
         _ => return None,
     })
+}
+
+/// The signature algorithm of a request: known and served, or a clear 400. `HS*` (Managed HSM HMAC keys) is named
+/// as not served.
+fn signature_alg(alg: &str) -> Answer<Option<(Scheme, Hash, Option<KeySpec>)>> {
+    if alg == "RSNULL" {
+        return Ok(None);
+    }
+    if let Some(found) = signature_of(alg) {
+        return Ok(Some(found));
+    }
+    if matches!(alg, "HS256" | "HS384" | "HS512") {
+        return Err(bad(format!(
+            "Algorithm {alg} is not supported by trent: HMAC signatures of Managed HSM keys are not emulated."
+        )));
+    }
+    Err(bad(format!("Invalid algorithm: '{}'.", truncate(alg, 32))))
 }
 
 /// What a signature algorithm is: the scheme, the hash, and (ECDSA) the curve it needs.
@@ -306,10 +325,13 @@ pub fn key_operation(
         if op != KeyOperation::Sign {
             return transform(op, &alg, v, &params, kid);
         }
-        let (scheme, hash, curve) =
-            signature_of(&alg).ok_or_else(|| bad(format!("Invalid algorithm: '{}'.", truncate(&alg, 32))))?;
-        let m = asymmetric_for_signature(&alg, v, curve)?;
         let digest = required(&params.value, "value")?;
+        let Some((scheme, hash, curve)) = signature_alg(&alg)? else {
+            // RSNULL: PKCS#1 v1.5 over the value as given (the caller encoded the DigestInfo, or none).
+            let m = asymmetric_for_signature(&alg, v, None)?;
+            return Ok(result(kid, sign_unprefixed(m, &digest).map_err(crypto_error)?));
+        };
+        let m = asymmetric_for_signature(&alg, v, curve)?;
         digest_length(hash, &digest, &alg)?;
         let signature = sign_digest(m, scheme, hash, &digest, EcdsaEncoding::Fixed).map_err(crypto_error)?;
         Ok(result(kid, signature))
@@ -323,8 +345,7 @@ pub fn verify(cx: &Cx, name: &str, version: Option<&str>, params: KeyOperationPa
         .alg
         .clone()
         .ok_or_else(|| bad("The parameter 'alg' is required."))?;
-    let (scheme, hash, curve) =
-        signature_of(&alg).ok_or_else(|| bad(format!("Invalid algorithm: '{}'.", truncate(&alg, 32))))?;
+    let algorithm = signature_alg(&alg)?;
     let digest = required(&params.digest, "digest")?;
     let signature = required(&params.value, "value")?;
     let now = cx.kv.now();
@@ -332,6 +353,11 @@ pub fn verify(cx: &Cx, name: &str, version: Option<&str>, params: KeyOperationPa
         let record = vault.keys.get(name)?;
         let v = record.find(version)?;
         check_usable(v, "verify", now)?;
+        let Some((scheme, hash, curve)) = algorithm else {
+            let m = asymmetric_for_signature(&alg, v, None)?;
+            let value = verify_unprefixed(m, &digest, &signature).map_err(crypto_error)?;
+            return Ok(KeyVerifyResult { value });
+        };
         let m = asymmetric_for_signature(&alg, v, curve)?;
         digest_length(hash, &digest, &alg)?;
         let value = verify_digest(m, scheme, hash, &digest, &signature, EcdsaEncoding::Fixed).map_err(crypto_error)?;
