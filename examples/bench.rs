@@ -1,4 +1,5 @@
-//! Load benchmark: requests/s and p50/p99 latency of KMS Encrypt, Decrypt, GenerateDataKey and Key Vault getSecret
+//! Load benchmark: requests/s and p50/p99 latency of KMS Encrypt, Decrypt, GenerateDataKey, Key Vault getSecret and
+//! keys-plane sign/verify
 //! (plain HTTP), next to the HTTP stack's own ceiling measured the same way (`GET /_parlel/health` on each port).
 //!
 //! ```text
@@ -12,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine as _;
 use clap::Parser;
 use serde_json::{json, Value};
@@ -64,6 +65,11 @@ enum Req {
         target: &'static str,
         body: bytes::Bytes,
     },
+    /// A Key Vault POST with a JSON body and a bearer token.
+    Post {
+        url: String,
+        body: bytes::Bytes,
+    },
 }
 
 impl Req {
@@ -75,6 +81,14 @@ impl Req {
                     rb = rb.bearer_auth("parlel-bench-token");
                 }
                 rb.send().await
+            }
+            Req::Post { url, body } => {
+                http.post(url)
+                    .bearer_auth("parlel-bench-token")
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
             }
             Req::Kms { url, target, body } => {
                 http.post(url)
@@ -236,6 +250,50 @@ async fn scenarios(kms: &str, kv: &str) -> Result<Vec<(&'static str, Req)>, BoxE
         return Err(format!("setSecret: HTTP {}", resp.status()).into());
     }
 
+    // Keys plane: an EC P-256 and an RSA-2048 key, and a signature of each to verify.
+    let digest = B64URL.encode([9u8; 32]);
+    let mut keys_plane = Vec::new();
+    for (name, create, alg) in [
+        ("bench-ec", json!({"kty": "EC", "crv": "P-256"}), "ES256"),
+        ("bench-rsa", json!({"kty": "RSA", "key_size": 2048}), "RS256"),
+    ] {
+        let resp = http
+            .post(format!("{kv}/keys/{name}/create?{KV_API}"))
+            .bearer_auth("parlel-bench-token")
+            .json(&create)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(format!("createKey: HTTP {}", resp.status()).into());
+        }
+        let sign_url = format!("{kv}/keys/{name}//sign?{KV_API}");
+        let signed: Value = http
+            .post(&sign_url)
+            .bearer_auth("parlel-bench-token")
+            .json(&json!({"alg": alg, "value": digest}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let signature = signed
+            .get("value")
+            .and_then(Value::as_str)
+            .ok_or("sign: no value")?
+            .to_string();
+        let sign_body = json!({"alg": alg, "value": digest}).to_string();
+        let verify_body = json!({"alg": alg, "digest": digest, "value": signature}).to_string();
+        keys_plane.push((
+            sign_url,
+            sign_body,
+            format!("{kv}/keys/{name}//verify?{KV_API}"),
+            verify_body,
+        ));
+    }
+    let post = |url: &str, body: &str| Req::Post {
+        url: url.to_string(),
+        body: bytes::Bytes::from(body.to_string()),
+    };
+
     let kms_req = |target: &'static str, body: Value| Req::Kms {
         url: kms.to_string(),
         target,
@@ -271,6 +329,19 @@ async fn scenarios(kms: &str, kv: &str) -> Result<Vec<(&'static str, Req)>, BoxE
                 url: secret_url,
                 bearer: true,
             },
+        ),
+        ("Key Vault sign ES256 (P-256)", post(&keys_plane[0].0, &keys_plane[0].1)),
+        (
+            "Key Vault verify ES256 (P-256)",
+            post(&keys_plane[0].2, &keys_plane[0].3),
+        ),
+        (
+            "Key Vault sign RS256 (RSA 2048)",
+            post(&keys_plane[1].0, &keys_plane[1].1),
+        ),
+        (
+            "Key Vault verify RS256 (RSA 2048)",
+            post(&keys_plane[1].2, &keys_plane[1].3),
         ),
     ])
 }

@@ -14,6 +14,7 @@ import uuid
 import boto3
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.keyvault.keys import KeyClient
 from azure.keyvault.secrets import SecretClient
 from botocore.config import Config
 
@@ -74,6 +75,16 @@ def secrets():
     # A bare host's challenge names the synthetic resource https://vault.azure.net, hence no resource check
     # (the JS SDK's disableChallengeResourceVerification); the vault-host test below keeps the check on.
     return secret_client(verify_challenge_resource=False)
+
+
+def key_client(vault_url=KEYVAULT_TLS_URL, **kwargs):
+    return KeyClient(vault_url, FakeCredential(), connection_verify=TLS_CA, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def keys():
+    # the bare host's challenge names https://vault.azure.net, as for `secrets` above
+    return key_client(verify_challenge_resource=False)
 
 
 @pytest.fixture()

@@ -317,25 +317,28 @@ pub fn key_operation(
         .clone()
         .ok_or_else(|| bad("The parameter 'alg' is required."))?;
     let now = cx.kv.now();
-    cx.with_vault(|vault| {
+    // Only the lookup and the checks hold the service lock; the cryptography runs on a copy of the version.
+    let (v, kid) = cx.with_vault(|vault| {
         let record = vault.keys.get(name)?;
         let v = record.find(version)?;
         check_usable(v, op_name(op), now)?;
         let kid = cx.target.object_id(ObjectKind::Key, &record.name, &v.version);
-        if op != KeyOperation::Sign {
-            return transform(op, &alg, v, &params, kid);
-        }
-        let digest = required(&params.value, "value")?;
-        let Some((scheme, hash, curve)) = signature_alg(&alg)? else {
-            // RSNULL: PKCS#1 v1.5 over the value as given (the caller encoded the DigestInfo, or none).
-            let m = asymmetric_for_signature(&alg, v, None)?;
-            return Ok(result(kid, sign_unprefixed(m, &digest).map_err(crypto_error)?));
-        };
-        let m = asymmetric_for_signature(&alg, v, curve)?;
-        digest_length(hash, &digest, &alg)?;
-        let signature = sign_digest(m, scheme, hash, &digest, EcdsaEncoding::Fixed).map_err(crypto_error)?;
-        Ok(result(kid, signature))
-    })
+        Ok::<_, KeyVaultError>((v.clone(), kid))
+    })?;
+    let v = &v;
+    if op != KeyOperation::Sign {
+        return transform(op, &alg, v, &params, kid);
+    }
+    let digest = required(&params.value, "value")?;
+    let Some((scheme, hash, curve)) = signature_alg(&alg)? else {
+        // RSNULL: PKCS#1 v1.5 over the value as given (the caller encoded the DigestInfo, or none).
+        let m = asymmetric_for_signature(&alg, v, None)?;
+        return Ok(result(kid, sign_unprefixed(m, &digest).map_err(crypto_error)?));
+    };
+    let m = asymmetric_for_signature(&alg, v, curve)?;
+    digest_length(hash, &digest, &alg)?;
+    let signature = sign_digest(m, scheme, hash, &digest, EcdsaEncoding::Fixed).map_err(crypto_error)?;
+    Ok(result(kid, signature))
 }
 
 /// `POST /keys/{name}/{version}/verify` — verify: `{value: true|false}` for the signature over the digest.
@@ -349,18 +352,19 @@ pub fn verify(cx: &Cx, name: &str, version: Option<&str>, params: KeyOperationPa
     let digest = required(&params.digest, "digest")?;
     let signature = required(&params.value, "value")?;
     let now = cx.kv.now();
-    cx.with_vault(|vault| {
-        let record = vault.keys.get(name)?;
-        let v = record.find(version)?;
+    let v = cx.with_vault(|vault| {
+        let v = vault.keys.get(name)?.find(version)?;
         check_usable(v, "verify", now)?;
-        let Some((scheme, hash, curve)) = algorithm else {
-            let m = asymmetric_for_signature(&alg, v, None)?;
-            let value = verify_unprefixed(m, &digest, &signature).map_err(crypto_error)?;
-            return Ok(KeyVerifyResult { value });
-        };
-        let m = asymmetric_for_signature(&alg, v, curve)?;
-        digest_length(hash, &digest, &alg)?;
-        let value = verify_digest(m, scheme, hash, &digest, &signature, EcdsaEncoding::Fixed).map_err(crypto_error)?;
-        Ok(KeyVerifyResult { value })
-    })
+        Ok::<_, KeyVaultError>(v.clone())
+    })?;
+    let v = &v;
+    let Some((scheme, hash, curve)) = algorithm else {
+        let m = asymmetric_for_signature(&alg, v, None)?;
+        let value = verify_unprefixed(m, &digest, &signature).map_err(crypto_error)?;
+        return Ok(KeyVerifyResult { value });
+    };
+    let m = asymmetric_for_signature(&alg, v, curve)?;
+    digest_length(hash, &digest, &alg)?;
+    let value = verify_digest(m, scheme, hash, &digest, &signature, EcdsaEncoding::Fixed).map_err(crypto_error)?;
+    Ok(KeyVerifyResult { value })
 }
