@@ -1,53 +1,26 @@
 //! Azure Key Vault secrets through the official Azure SDK for Rust (`azure_security_keyvault_secrets`), over
 //! HTTPS, trusting the CA trent generates at start.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use azure_core::credentials::{AccessToken, Secret as TokenSecret, TokenCredential, TokenRequestOptions};
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, Transport};
-use azure_core::time::{Duration, OffsetDateTime};
+use azure_core::time::OffsetDateTime;
 use azure_security_keyvault_secrets::models::{
     RestoreSecretParameters, SecretAttributes, SecretClientGetSecretOptions, SecretClientListSecretPropertiesOptions,
     SecretClientListSecretPropertiesVersionsOptions, SetSecretParameters, UpdateSecretPropertiesParameters,
 };
 use azure_security_keyvault_secrets::{ResourceExt, SecretClient, SecretClientOptions};
+use common::keyvault::{https_client, FakeCredential};
 use futures::TryStreamExt;
-
-/// Any token will do; records the scopes the SDK asked for (from the challenge).
-#[derive(Debug, Default)]
-struct FakeCredential {
-    scopes: Mutex<Vec<String>>,
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for FakeCredential {
-    async fn get_token(&self, scopes: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        self.scopes.lock().unwrap().extend(scopes.iter().map(|s| s.to_string()));
-        Ok(AccessToken::new(
-            TokenSecret::new("trent-fake-token"),
-            OffsetDateTime::now_utc() + Duration::hours(1),
-        ))
-    }
-}
 
 async fn start() -> trent::Server {
     trent::Server::start(trent::Config::ephemeral())
         .await
         .expect("server starts")
-}
-
-/// A reqwest client trusting only trent's CA, resolving `*.localhost` names to the HTTPS listener.
-fn http_client(server: &trent::Server, vault_hosts: &[&str]) -> reqwest013::Client {
-    let pem = server.ca_certificate_pem().expect("generated CA");
-    let ca = reqwest013::Certificate::from_pem(pem.as_bytes()).expect("CA parses");
-    let addr = server.keyvault_tls_addr().expect("https listener");
-    let mut builder = reqwest013::Client::builder().tls_certs_only([ca]);
-    for host in vault_hosts {
-        builder = builder.resolve(host, addr);
-    }
-    builder.build().expect("client builds")
 }
 
 fn sdk_client(
@@ -59,7 +32,7 @@ fn sdk_client(
 ) -> SecretClient {
     let options = SecretClientOptions {
         client_options: ClientOptions {
-            transport: Some(Transport::new(Arc::new(http_client(server, vault_hosts)))),
+            transport: Some(Transport::new(Arc::new(https_client(server, vault_hosts)))),
             ..Default::default()
         },
         verify_challenge_resource: Some(verify_challenge_resource),
