@@ -21,7 +21,7 @@ pub mod mac;
 pub mod mldsa;
 pub mod sign;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 pub mod wrap;
 pub mod x509;
 

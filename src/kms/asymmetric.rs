@@ -11,6 +11,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::algorithms;
 use super::common::{dry_run, incompatible_algorithm, no_recipient};
 use super::encrypt::{
     open_blob, seal_with, Context, DecryptResponse, EncryptRequest, EncryptResponse, ReEncryptRequest,
@@ -19,7 +20,7 @@ use super::encrypt::{
 use super::errors::KmsError;
 use super::state::{self, Accept, Scope};
 use super::{b64, request, response, Kms};
-use crate::crypto::{asym_encrypt, CryptoError, KeyMaterial, KeySpec};
+use crate::crypto::{CryptoError, KeyMaterial, KeySpec};
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 
@@ -85,7 +86,7 @@ fn seal(
         incompatible_algorithm(SYMMETRIC_DEFAULT, spec)
     })?;
     let max =
-        asym_encrypt::max_plaintext_len(material.spec(), algorithm).map_err(|e| KmsError::Internal(e.to_string()))?;
+        algorithms::max_plaintext_len(material.spec(), algorithm).map_err(|e| KmsError::Internal(e.to_string()))?;
     if plaintext.len() > max {
         return Err(KmsError::Validation(format!(
             "Plaintext length {} exceeds the maximum of {max} bytes for {algorithm} with key spec {}.",
@@ -93,7 +94,7 @@ fn seal(
             material.spec()
         )));
     }
-    let ciphertext = asym_encrypt::encrypt(&material, algorithm, plaintext).map_err(|e| match e {
+    let ciphertext = algorithms::encrypt(&material, algorithm, plaintext).map_err(|e| match e {
         CryptoError::InvalidInput(msg) => KmsError::Validation(msg),
         other => KmsError::Internal(format!("encryption failed: {other}")),
     })?;
@@ -115,7 +116,7 @@ fn open(
     })?;
     // An RSA private-key operation takes milliseconds (~50 ms for RSA_4096 in a debug build): let the runtime
     // move other tasks off this worker meanwhile. The handlers are synchronous, so no spawn_blocking here.
-    let plaintext = off_the_runtime(|| asym_encrypt::decrypt(&material, algorithm, ciphertext))
+    let plaintext = off_the_runtime(|| algorithms::decrypt(&material, algorithm, ciphertext))
         .map_err(|_| KmsError::InvalidCiphertext(String::new()))?;
     Ok((arn, algorithm, plaintext))
 }

@@ -8,6 +8,7 @@
 //! [`custom_key_stores`]. Shared records and lookups are in [`state`], the error type in [`errors`].
 
 pub mod agreement;
+pub mod algorithms;
 pub mod aliases;
 pub mod asymmetric;
 mod common;

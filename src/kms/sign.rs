@@ -5,11 +5,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::algorithms as algorithms_aws;
 use super::errors::KmsError;
 use super::keys::algorithms;
 use super::state::{self, Accept, Scope};
 use super::{b64, request, response, Kms};
-use crate::crypto::sign::{self as crypto_sign, MessageType};
+use crate::crypto::sign::MessageType;
 use crate::crypto::{CryptoError, KeyMaterial};
 
 fn crypto_error(err: CryptoError) -> KmsError {
@@ -81,7 +82,7 @@ pub async fn sign(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, KmsEr
     let algorithm = req.signing_algorithm.clone();
     let message = req.message;
     let signature =
-        tokio::task::spawn_blocking(move || crypto_sign::sign(&material, &algorithm, message_type, &message))
+        tokio::task::spawn_blocking(move || algorithms_aws::sign(&material, &algorithm, message_type, &message))
             .await
             .map_err(|e| KmsError::Internal(format!("signing failed: {e}")))?
             .map_err(crypto_error)?;
@@ -121,7 +122,7 @@ pub async fn verify(kms: &Kms, scope: &Scope, input: Value) -> Result<Value, Kms
     let algorithm = req.signing_algorithm.clone();
     let (message, signature) = (req.message, req.signature);
     let valid = tokio::task::spawn_blocking(move || {
-        crypto_sign::verify(&material, &algorithm, message_type, &message, &signature)
+        algorithms_aws::verify(&material, &algorithm, message_type, &message, &signature)
     })
     .await
     .map_err(|e| KmsError::Internal(format!("verification failed: {e}")))?
