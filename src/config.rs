@@ -30,6 +30,11 @@ pub struct Config {
     /// Keep all state in an embedded database in this directory (created 0700 when missing), every change durable
     /// before its response; `None` keeps state in memory only.
     pub data_dir: Option<PathBuf>,
+    /// Host names trent answers for besides localhost, `*.localhost`, loopback addresses and
+    /// `host.docker.internal` (see [`crate::http::guard`]); `*.suffix` allows every name under `suffix`.
+    pub allowed_hosts: Vec<String>,
+    /// When set, the control API needs `Authorization: Bearer <token>`.
+    pub control_token: Option<String>,
 }
 
 impl Default for Config {
@@ -46,6 +51,8 @@ impl Default for Config {
             enable_keyvault: true,
             init: None,
             data_dir: None,
+            allowed_hosts: Vec::new(),
+            control_token: None,
         }
     }
 }

@@ -103,12 +103,29 @@ impl Server {
         server.kms = kms_service.clone();
         server.keyvault = keyvault_service.clone();
 
+        let guard = std::sync::Arc::new(http::guard::Guard {
+            allowed_hosts: config
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            bind_address: Some(config.host),
+            control_token: config.control_token.clone(),
+        });
+        let guarded = |router: Router, envelope: http::guard::Envelope| {
+            router.layer(axum::middleware::from_fn_with_state(
+                (guard.clone(), envelope),
+                http::guard::guard,
+            ))
+        };
+
         if let Some(kms) = kms_service {
             let router = Router::new()
                 .route("/", post(aws::handle::<kms::Kms>))
                 .with_state(kms.clone())
                 .merge(http::control::routes(kms))
                 .layer(axum::extract::DefaultBodyLimit::max(1 << 20));
+            let router = guarded(router, http::guard::Envelope::Aws);
             let router = http::with_common_layers(router, || {
                 aws::AwsError::internal("trent hit an internal error handling this request").into_response()
             });
@@ -121,7 +138,7 @@ impl Server {
         }
 
         if let Some(vault) = keyvault_service {
-            let router = keyvault::app(vault);
+            let router = guarded(keyvault::app(vault), http::guard::Envelope::Azure);
             let router = http::with_common_layers(router, || {
                 (
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR,

@@ -55,6 +55,20 @@ struct Cli {
     #[arg(long, env = "TRENT_INIT", value_name = "FILE")]
     init: Option<PathBuf>,
 
+    /// Another host name trent answers for, besides localhost, *.localhost, loopback addresses and
+    /// host.docker.internal (repeatable; `*.example.test` allows every name under it), e.g. for --host 0.0.0.0.
+    #[arg(
+        long = "allow-host",
+        env = "TRENT_ALLOW_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    allow_hosts: Vec<String>,
+
+    /// Require `Authorization: Bearer <TOKEN>` on the control API (/_parlel/*).
+    #[arg(long, env = "TRENT_CONTROL_TOKEN", value_name = "TOKEN")]
+    control_token: Option<String>,
+
     /// Log filter (tracing EnvFilter syntax): error, warn, info, debug, trace, or e.g. `trent=debug`.
     #[arg(long, env = "TRENT_LOG", default_value = "info")]
     log: String,
@@ -81,6 +95,8 @@ async fn main() -> std::process::ExitCode {
         enable_keyvault: !cli.no_keyvault,
         init: cli.init,
         data_dir: cli.data_dir,
+        allowed_hosts: cli.allow_hosts,
+        control_token: cli.control_token.filter(|t| !t.is_empty()),
     };
     let started = std::time::Instant::now();
     let server = match trent::Server::start(config).await {

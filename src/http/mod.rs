@@ -2,6 +2,7 @@
 //! (`/_parlel/*`) that every service port answers.
 
 pub mod control;
+pub mod guard;
 pub mod tls;
 
 use std::net::SocketAddr;
