@@ -1500,3 +1500,59 @@ async fn keys_from_an_init_file() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// Reads never create state: requests to 200 unknown vault hosts leave no vault behind, a vault that held a key
+/// goes once the key is purged, and a vault holding something stays (issue 10's "reads never create state").
+#[tokio::test]
+async fn reads_leave_no_vaults_behind() {
+    let server = start().await;
+    let base = server.keyvault_endpoint();
+    let http = reqwest::Client::new();
+    let vaults = || async {
+        let export: serde_json::Value = reqwest::get(format!("{base}/_parlel/export"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        export["state"]["vaults"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let call = |method: reqwest::Method, host: String, path: &str| {
+        http.request(method, format!("{base}{path}?api-version=2025-07-01"))
+            .header("host", host)
+            .bearer_auth("t")
+            .header("content-type", "application/json")
+            .body(r#"{"kty": "EC"}"#)
+            .send()
+    };
+    for i in 0..200 {
+        let resp = call(reqwest::Method::GET, format!("v{i}.localhost"), "/keys/k")
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+    }
+    assert!(vaults().await.is_empty(), "{:?}", vaults().await);
+    call(reqwest::Method::POST, "kept.localhost".into(), "/keys/k/create")
+        .await
+        .unwrap();
+    call(reqwest::Method::POST, "brief.localhost".into(), "/keys/k/create")
+        .await
+        .unwrap();
+    call(reqwest::Method::DELETE, "brief.localhost".into(), "/keys/k")
+        .await
+        .unwrap();
+    let resp = call(reqwest::Method::DELETE, "brief.localhost".into(), "/deletedkeys/k")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    call(reqwest::Method::GET, "brief.localhost".into(), "/keys")
+        .await
+        .unwrap();
+    assert_eq!(vaults().await, ["kept"]);
+    server.stop().await;
+}

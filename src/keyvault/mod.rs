@@ -84,16 +84,22 @@ impl KeyVault {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` on the named vault (created empty on first use) under the lock. `f` must not block.
-    /// Deleted objects whose scheduled purge date has passed (by the server clock) are purged first, as the
-    /// service does at the end of the retention period (an index lookup, not a scan).
+    /// Runs `f` on the named vault under the lock. `f` must not block. Deleted objects whose scheduled purge date
+    /// has passed (by the server clock) are purged first, as the service does at the end of the retention period
+    /// (an index lookup, not a scan). A vault exists only while it holds something: a request to an unknown host
+    /// that stores nothing leaves no entry behind (a vault whose changes storage has not taken yet stays until it
+    /// has).
     pub fn with_vault<R>(&self, vault: &str, f: impl FnOnce(&mut VaultState) -> R) -> R {
         let now = self.now();
         let mut state = self.lock();
-        let vault = state.vaults.entry(vault.to_string()).or_default();
-        vault.purge_due(now);
-        keys::rotation_policy::rotate_due(vault, now);
-        f(vault)
+        let entry = state.vaults.entry(vault.to_string()).or_default();
+        entry.purge_due(now);
+        keys::rotation_policy::rotate_due(entry, now);
+        let out = f(entry);
+        if entry.is_pristine() {
+            state.vaults.remove(vault);
+        }
+        out
     }
 
     /// The identity that signs key-release tokens (an ECDSA P-256 key and its self-signed certificate).

@@ -90,6 +90,15 @@ impl VaultState {
         self.keys.reindex();
     }
 
+    /// Holds nothing and has no change storage has yet to take: the entry can go.
+    pub fn is_pristine(&self) -> bool {
+        self.is_empty()
+            && self.rotation_policies.is_empty()
+            && !self.rotation_policies.is_dirty()
+            && self.secrets.is_clean()
+            && self.keys.is_clean()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.secrets.live().is_empty()
             && self.secrets.deleted_objects().is_empty()

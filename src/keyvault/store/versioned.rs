@@ -299,6 +299,11 @@ impl<V: Version> ObjectStore<V> {
         Ok(())
     }
 
+    /// Whether no change waits to be persisted.
+    pub fn is_clean(&self) -> bool {
+        !self.live.is_dirty() && !self.deleted.is_dirty()
+    }
+
     /// (objects, versions, deleted objects), for the control API.
     pub fn counts(&self) -> (usize, usize, usize) {
         let versions = self.live.values().map(|r| r.versions.len()).sum();
