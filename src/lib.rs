@@ -156,7 +156,11 @@ impl Server {
             )));
 
             // HTTPS: the SDKs other than JS refuse bearer tokens over plain HTTP.
-            let tls = http::tls::setup(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
+            let tls = http::tls::setup(
+                config.tls_cert.as_deref(),
+                config.tls_key.as_deref(),
+                &config.allowed_hosts,
+            )?;
             if let (Some(pem), Some(path)) = (&tls.ca_pem, config.tls_ca_out.clone()) {
                 http::tls::write_pem(&path, pem)?;
                 tracing::info!(path = %path.display(), "CA certificate of the Key Vault HTTPS listener written");
