@@ -124,6 +124,8 @@ impl Server {
                 .route("/", post(aws::handle::<kms::Kms>))
                 .with_state(kms.clone())
                 .merge(http::control::routes(kms))
+                .fallback(aws::fallback)
+                .method_not_allowed_fallback(aws::method_not_allowed)
                 .layer(axum::extract::DefaultBodyLimit::max(1 << 20));
             let router = guarded(router, http::guard::Envelope::Aws);
             let router = http::with_common_layers(router, || {

@@ -1,6 +1,8 @@
 //! The AWS JSON 1.1 protocol layer, seen from the wire: what the SDKs hide (target header, body parsing,
 //! model-driven validation wording, error envelope, control API). SDK-level behaviour is in tests/kms*.rs.
 
+mod common;
+
 use serde_json::{json, Value};
 
 struct Reply {
@@ -130,4 +132,49 @@ async fn start_binds_and_stop_releases_the_ports() {
     // Stopped means the port is free again.
     std::net::TcpListener::bind(addr).expect("port released after stop");
     eprintln!("in-process start took {elapsed:?}");
+}
+
+/// Every answer a client can get from the KMS port is in the AWS JSON envelope: other methods, other paths and an
+/// oversized body included (issue 10, "every answer in the cloud's envelope").
+#[tokio::test]
+async fn other_methods_paths_and_oversized_bodies_answer_in_the_envelope() {
+    let server = common::server().await;
+    let kms = server.kms_endpoint();
+    let http = reqwest::Client::new();
+    let cases = [
+        (http.get(&kms), 405),
+        (http.delete(format!("{kms}/")), 405),
+        (http.get(format!("{kms}/nope")), 404),
+        (http.post(format!("{kms}/_parlel/health")), 405),
+        (
+            http.post(&kms)
+                .header("x-amz-target", "TrentService.ListKeys")
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(vec![b' '; 2 << 20]),
+            413,
+        ),
+    ];
+    for (request, status) in cases {
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{:?}", resp.url());
+        let body: serde_json::Value = resp.json().await.expect("a JSON body");
+        assert!(body["__type"].is_string(), "{body}");
+        assert!(!body["message"].as_str().unwrap_or_default().is_empty(), "{body}");
+    }
+    server.stop().await;
+}
+
+/// The Key Vault port's control routes answer a wrong method in the Azure envelope too.
+#[tokio::test]
+async fn keyvault_control_routes_answer_wrong_methods_in_the_azure_envelope() {
+    let server = common::server().await;
+    let resp = reqwest::Client::new()
+        .delete(format!("{}/_parlel/health", server.keyvault_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    let body: serde_json::Value = resp.json().await.expect("a JSON body");
+    assert_eq!(body["error"]["code"], "MethodNotAllowed");
+    server.stop().await;
 }

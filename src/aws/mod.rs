@@ -97,6 +97,34 @@ fn decorate(headers: &mut HeaderMap, error_type: &str, request_id: &str) {
     }
 }
 
+fn not_an_operation(status: StatusCode, message: String) -> Response {
+    AwsError {
+        code: "UnknownOperationException",
+        message,
+        status,
+    }
+    .response(&uuid::Uuid::new_v4().to_string())
+}
+
+/// The answer for any other path of an AWS JSON port: 404 `UnknownOperationException` in the AWS envelope, never an
+/// empty body.
+pub async fn fallback(uri: http::Uri) -> Response {
+    let path: String = uri.path().chars().take(200).collect();
+    not_an_operation(
+        StatusCode::NOT_FOUND,
+        format!("{path} is not an AWS JSON 1.1 endpoint: send POST / with X-Amz-Target"),
+    )
+}
+
+/// The answer for a method a path does not take: 405 `UnknownOperationException` in the AWS envelope.
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    let path: String = uri.path().chars().take(200).collect();
+    not_an_operation(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} {path} is not an AWS JSON 1.1 request: send POST / with X-Amz-Target"),
+    )
+}
+
 /// Who is calling and where: what the protocol layer learns from the request for the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
@@ -140,8 +168,28 @@ pub trait AwsJsonService: Send + Sync + 'static {
 }
 
 /// The axum handler for `POST /`: target → validation → service → response.
-pub async fn handle<S: AwsJsonService>(State(service): State<Arc<S>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handle<S: AwsJsonService>(
+    State(service): State<Arc<S>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let error = AwsError {
+                code: if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "RequestEntityTooLargeException"
+                } else {
+                    "SerializationException"
+                },
+                message: format!("The request body could not be read: {}", rejection.body_text()),
+                status,
+            };
+            return error.response(&request_id);
+        }
+    };
     match dispatch(service.as_ref(), &headers, &body, &request_id).await {
         Ok(output) => {
             let mut response = (StatusCode::OK, output.to_string()).into_response();

@@ -122,6 +122,12 @@ impl KeyVault {
 pub fn app(service: Arc<KeyVault>) -> Router {
     router(service.clone())
         .merge(crate::http::control::routes(service))
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            protocol::error_response(&KeyVaultError::MethodNotAllowed(protocol::truncate(
+                method.as_str(),
+                32,
+            )))
+        })
         .layer(axum::middleware::from_fn(response_headers))
 }
 
