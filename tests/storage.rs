@@ -667,8 +667,10 @@ async fn files_are_private_and_a_second_process_is_refused() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("in use by another trent process"), "{stdout}");
+    // Logs (and so this refusal) go to stderr, without colour codes when stderr is not a terminal.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another trent process"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI colour codes: {stderr}");
     server.stop().await;
 
     // Once the first one stopped, the directory opens again.
