@@ -178,3 +178,41 @@ async fn keyvault_control_routes_answer_wrong_methods_in_the_azure_envelope() {
     assert_eq!(body["error"]["code"], "MethodNotAllowed");
     server.stop().await;
 }
+
+/// A credential scope whose region is no AWS region is refused before the body is read, as AWS JSON services
+/// answer it (InvalidSignatureException "Credential should be scoped to a valid region.", quoted from Secrets
+/// Manager in minio/kes#303), through the official SDK; nothing is created for it.
+#[tokio::test]
+async fn a_scope_without_a_valid_region_is_refused() {
+    let server = common::server().await;
+    for region in ["nowhere", "eu-east-123"] {
+        let client = common::client_in(&server, region);
+        let (code, message) = common::error(client.create_key().send().await);
+        assert_eq!(code, "InvalidSignatureException", "{region}");
+        assert_eq!(message, "Credential should be scoped to a valid region.");
+    }
+    // What the SDKs refuse to send themselves (not a host label), sent by hand: the malformed-ARN case.
+    let resp = reqwest::Client::new()
+        .post(server.kms_endpoint())
+        .header("x-amz-target", "TrentService.CreateKey")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=parlel/20261202/us-east-1:999999999999/kms/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["__type"], "InvalidSignatureException");
+    let dump: serde_json::Value = reqwest::get(format!("{}/_parlel/dump", server.kms_endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!dump.to_string().contains("nowhere"), "{dump}");
+    server.stop().await;
+}

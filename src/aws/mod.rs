@@ -210,6 +210,15 @@ async fn dispatch<S: AwsJsonService>(
     request_id: &str,
 ) -> Result<Value, AwsError> {
     let model = service.model();
+    // Authentication comes before the body: the credential scope must name a region AWS could have.
+    let mut ctx = sigv4::context(headers);
+    if !sigv4::valid_region(&ctx.region) {
+        return Err(AwsError::new(
+            "InvalidSignatureException",
+            "Credential should be scoped to a valid region.",
+        ));
+    }
+    ctx.request_id = request_id.to_string();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -231,8 +240,6 @@ async fn dispatch<S: AwsJsonService>(
         ));
     }
     model.validate_input(operation, &input)?;
-    let mut ctx = sigv4::context(headers);
-    ctx.request_id = request_id.to_string();
     tracing::debug!(operation, region = %ctx.region, account = %ctx.account_id, "aws request");
     let output = service.call(ctx, operation, input).await?;
     Ok(if output.is_null() {

@@ -32,6 +32,28 @@ pub fn credential_scope(authorization: &str) -> Option<CredentialScope<'_>> {
     (parts.next() == Some("aws4_request") && !scope.region.is_empty()).then_some(scope)
 }
 
+/// Whether `region` has the form of an AWS region (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-central-2`):
+/// letters, dash-separated words, a number. Anything else in a credential scope is refused as AWS refuses it,
+/// with `InvalidSignatureException` "Credential should be scoped to a valid region." (as AWS JSON services answer,
+/// e.g. minio/kes#303 quoting Secrets Manager); it would otherwise make malformed ARNs.
+pub fn valid_region(region: &str) -> bool {
+    let mut words = region.split('-');
+    let Some(first) = words.next() else { return false };
+    let rest: Vec<&str> = words.collect();
+    let Some((number, middle)) = rest.split_last() else {
+        return false;
+    };
+    region.len() <= 32
+        && first.len() >= 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The request context a request's headers give: region and account from the credential scope, else defaults.
 pub fn context(headers: &HeaderMap) -> RequestContext {
     let scope = headers
@@ -73,6 +95,33 @@ mod tests {
         assert_eq!(scope.region, "eu-west-2");
         assert_eq!(scope.access_key_id, "parlel");
         assert_eq!(scope.service, "kms");
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "eu-central-2",
+            "ap-southeast-5",
+            "us-isob-east-1",
+        ] {
+            assert!(valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "us-east-1:999999999999",
+            "US-EAST-1",
+            "us--1",
+            "us-east-123",
+            "a-b-1",
+            "us-east-x",
+        ] {
+            assert!(!valid_region(bad), "{bad}");
+        }
     }
 
     #[test]
