@@ -216,3 +216,32 @@ async fn a_scope_without_a_valid_region_is_refused() {
     assert!(!dump.to_string().contains("nowhere"), "{dump}");
     server.stop().await;
 }
+
+/// Reads never create state: ListKeys in 50 accounts and regions that hold nothing leaves no region behind in the
+/// export (issue 10: 30 000 lookups left 30 000 entries).
+#[tokio::test]
+async fn reads_in_empty_regions_leave_nothing_behind() {
+    let server = common::server().await;
+    for i in 0..50 {
+        let client = common::client_with(&server, &format!("eu-test-{}", i % 9 + 1), &format!("{:012}", 100 + i));
+        client.list_keys().send().await.unwrap();
+        assert_eq!(
+            common::code(client.describe_key().key_id("alias/none").send().await),
+            "NotFoundException"
+        );
+    }
+    common::symmetric_key(&common::client_in(&server, "eu-west-3")).await;
+    let export: serde_json::Value = reqwest::get(format!("{}/_parlel/export", server.kms_endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let regions: Vec<&String> = export["state"]["regions"]
+        .as_object()
+        .expect("regions")
+        .keys()
+        .collect();
+    assert_eq!(regions, ["000000000000/eu-west-3"], "only the region that holds a key");
+    server.stop().await;
+}

@@ -240,6 +240,17 @@ pub struct RegionStore {
 }
 
 impl RegionStore {
+    /// Holds nothing and has no change storage has yet to take: the region's entry can go.
+    pub fn is_pristine(&self) -> bool {
+        let clean = |empty: bool, dirty: bool| empty && !dirty;
+        clean(self.keys.is_empty(), self.keys.is_dirty())
+            && clean(self.aliases.is_empty(), self.aliases.is_dirty())
+            && self.deletions.is_empty()
+            && clean(self.grants.by_key.is_empty(), self.grants.by_key.is_dirty())
+            && clean(self.rotations.entries.is_empty(), self.rotations.entries.is_dirty())
+            && clean(self.custom_key_stores.is_empty(), self.custom_key_stores.is_dirty())
+    }
+
     /// Removes every key whose deletion date has passed (and its aliases). Costs O(expired). Returns the removed
     /// multi-Region keys, whose relatives in other regions must learn of it (replication.rs).
     pub fn sweep(&mut self, now_ms: i64) -> Vec<KeyRecord> {
@@ -392,6 +403,14 @@ impl storage::Persisted for Store {
 }
 
 impl Store {
+    /// Drops the entry of `scope` when it holds nothing (after a request was persisted): reads never leave state.
+    pub fn forget_if_pristine(&mut self, scope: &Scope) {
+        let key = scope.store_key();
+        if self.regions.get(&key).is_some_and(RegionStore::is_pristine) {
+            self.regions.remove(&key);
+        }
+    }
+
     /// The region store of `scope`, with expired keys swept as of `now_ms` — in every region, since deleting a
     /// multi-Region replica can start its primary's deletion window in another region. O(regions) when none is due.
     pub fn region(&mut self, scope: &Scope, now_ms: i64) -> &mut RegionStore {
