@@ -19,6 +19,7 @@ pub mod http;
 pub mod init;
 pub mod keyvault;
 pub mod kms;
+pub mod limits;
 pub mod storage;
 
 use std::net::SocketAddr;

@@ -73,9 +73,10 @@ async fn data_key_pair(
         dry_run: req.dry_run,
     };
     seal_with(kms, scope, &req.key_id, &[], &context, check)?;
-    let pair = tokio::task::spawn_blocking(move || KeyMaterial::generate(spec))
+    let pair = crate::limits::key_generation()
+        .run(move || KeyMaterial::generate(spec))
         .await
-        .map_err(|e| KmsError::Internal(format!("key pair generation failed: {e}")))?
+        .map_err(|_| KmsError::Throttling)?
         .map_err(|e| KmsError::Internal(format!("key pair generation failed: {e}")))?;
     let public_key = pair
         .public_key_der()

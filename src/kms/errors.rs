@@ -71,6 +71,9 @@ pub enum KmsError {
     Serialization(String),
     #[error("{0}")]
     Internal(String),
+    /// Too much key generation at once: the common AWS error every service sends (not a KMS model shape).
+    #[error("Rate exceeded")]
+    Throttling,
 }
 
 impl KmsError {
@@ -110,6 +113,7 @@ impl KmsError {
             KmsError::DryRun(_) => "DryRunOperationException",
             KmsError::Serialization(_) => "SerializationException",
             KmsError::Internal(_) => "KMSInternalException",
+            KmsError::Throttling => "ThrottlingException",
         }
     }
 

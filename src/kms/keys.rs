@@ -217,9 +217,10 @@ pub async fn create_key(kms: &Kms, scope: &Scope, input: Value) -> Result<Value,
     let material = if external {
         None
     } else {
-        let generated = tokio::task::spawn_blocking(move || KeyMaterial::generate(spec))
+        let generated = crate::limits::key_generation()
+            .run(move || KeyMaterial::generate(spec))
             .await
-            .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?
+            .map_err(|_| KmsError::Throttling)?
             .map_err(|e| KmsError::Internal(format!("key generation failed: {e}")))?;
         Some(generated)
     };

@@ -175,11 +175,13 @@ fn make(plan: Generate) -> Answer<Material> {
     made.map_err(|e| KeyVaultError::Internal(format!("key generation failed: {e}")))
 }
 
-/// Generates key material on the blocking pool.
+/// Generates key material on the blocking pool, in turn with every other key generation of the server
+/// ([`crate::limits::key_generation`]); a wait past the limit is the service's 429.
 async fn generate(plan: Generate) -> Answer<Material> {
-    tokio::task::spawn_blocking(move || make(plan))
+    crate::limits::key_generation()
+        .run(move || make(plan))
         .await
-        .map_err(|e| KeyVaultError::Internal(format!("key generation did not finish: {e}")))?
+        .map_err(|_| KeyVaultError::Throttled)?
 }
 
 /// Fresh material of the same type, size or curve as `v` (blocking).

@@ -104,6 +104,11 @@ pub enum KeyVaultError {
     /// 413 `RequestTooLarge`.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 `Throttled` (with `Retry-After`): too much key generation at once.
+    #[error(
+        "Request was not processed because too many requests were received: key generation is at its limit; retry."
+    )]
+    Throttled,
     /// 500 `InternalServerError`: trent could not do what the request asked (storage failure, broken record).
     #[error("{0}")]
     Internal(String),
@@ -193,6 +198,7 @@ impl KeyVaultError {
             KeyVaultError::MethodNotAllowed(_) => (405, "MethodNotAllowed"),
             KeyVaultError::Conflict { .. } => (409, "Conflict"),
             KeyVaultError::PayloadTooLarge(_) => (413, "RequestTooLarge"),
+            KeyVaultError::Throttled => (429, "Throttled"),
             KeyVaultError::Internal(_) => (500, "InternalServerError"),
             KeyVaultError::NotImplemented(_) => (501, "NotImplemented"),
         }

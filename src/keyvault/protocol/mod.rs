@@ -150,6 +150,11 @@ pub fn error_response(error: &KeyVaultError) -> Response {
     let (status, _) = error.status_and_code();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(error.body())).into_response();
+    if matches!(error, KeyVaultError::Throttled) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if let Some(challenge) = error.challenge() {
         let value = HeaderValue::from_str(challenge).unwrap_or_else(|_| HeaderValue::from_static(BARE_HOST_CHALLENGE));
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
