@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How long a request waits for a key-generation slot.
-pub const GENERATION_WAIT: Duration = Duration::from_secs(10);
+pub const GENERATION_WAIT: Duration = Duration::from_secs(20);
 
 /// The request waited [`GENERATION_WAIT`] without getting a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
