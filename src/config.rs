@@ -35,6 +35,10 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// When set, the control API needs `Authorization: Bearer <token>`.
     pub control_token: Option<String>,
+    /// How long a client may take to send a request's headers (idle keep-alive connections close after it too).
+    pub header_read_timeout: std::time::Duration,
+    /// How many connections all clients together may hold open, across every listener.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -53,6 +57,8 @@ impl Default for Config {
             data_dir: None,
             allowed_hosts: Vec::new(),
             control_token: None,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 768,
         }
     }
 }

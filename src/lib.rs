@@ -104,6 +104,7 @@ impl Server {
         server.kms = kms_service.clone();
         server.keyvault = keyvault_service.clone();
 
+        let limits = http::Limits::new(config.header_read_timeout, config.max_connections);
         let guard = std::sync::Arc::new(http::guard::Guard {
             allowed_hosts: config
                 .allowed_hosts
@@ -135,9 +136,13 @@ impl Server {
             let (listener, addr) = http::bind(SocketAddr::new(config.host, config.kms_port)).await?;
             tracing::info!(%addr, "AWS KMS listening");
             server.kms_addr = Some(addr);
-            server
-                .tasks
-                .push(tokio::spawn(http::serve_plain(listener, router, shutdown.clone())));
+            server.tasks.push(tokio::spawn(http::serve(
+                listener,
+                router,
+                shutdown.clone(),
+                None,
+                limits.clone(),
+            )));
         }
 
         if let Some(vault) = keyvault_service {
@@ -152,10 +157,12 @@ impl Server {
             let (listener, addr) = http::bind(SocketAddr::new(config.host, config.keyvault_port)).await?;
             tracing::info!(%addr, "Azure Key Vault listening (http)");
             server.keyvault_addr = Some(addr);
-            server.tasks.push(tokio::spawn(http::serve_plain(
+            server.tasks.push(tokio::spawn(http::serve(
                 listener,
                 router.clone(),
                 shutdown.clone(),
+                None,
+                limits.clone(),
             )));
 
             // HTTPS: the SDKs other than JS refuse bearer tokens over plain HTTP.
@@ -173,11 +180,12 @@ impl Server {
             let (listener, addr) = http::bind(SocketAddr::new(config.host, config.keyvault_tls_port)).await?;
             tracing::info!(%addr, "Azure Key Vault listening (https)");
             server.keyvault_tls_addr = Some(addr);
-            server.tasks.push(tokio::spawn(http::tls::serve_tls(
+            server.tasks.push(tokio::spawn(http::serve(
                 listener,
                 router,
-                tls.acceptor,
                 shutdown.clone(),
+                Some(tls.acceptor),
+                limits.clone(),
             )));
         }
         Ok(server)

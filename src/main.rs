@@ -69,6 +69,14 @@ struct Cli {
     #[arg(long, env = "TRENT_CONTROL_TOKEN", value_name = "TOKEN")]
     control_token: Option<String>,
 
+    /// Seconds a client may take to send a request's headers; idle keep-alive connections close after it too.
+    #[arg(long, env = "TRENT_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+
+    /// Most connections open at once, across every listener (keep it below the descriptor limit).
+    #[arg(long, env = "TRENT_MAX_CONNECTIONS", default_value_t = 768, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+
     /// Log filter (tracing EnvFilter syntax): error, warn, info, debug, trace, or e.g. `trent=debug`.
     #[arg(long, env = "TRENT_LOG", default_value = "info")]
     log: String,
@@ -100,6 +108,8 @@ async fn main() -> std::process::ExitCode {
         data_dir: cli.data_dir,
         allowed_hosts: cli.allow_hosts,
         control_token: cli.control_token.filter(|t| !t.is_empty()),
+        header_read_timeout: std::time::Duration::from_secs(cli.header_timeout),
+        max_connections: cli.max_connections as usize,
     };
     let started = std::time::Instant::now();
     let server = match trent::Server::start(config).await {

@@ -6,6 +6,12 @@ pub mod guard;
 pub mod tls;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -58,9 +64,121 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
-/// Serves `router` over plain HTTP/1.1 and h2c on `listener` until `shutdown`.
-pub async fn serve_plain(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.wait())
-        .await
+/// What one client may hold of the server: how long it may take to send a request's headers (an idle keep-alive
+/// connection and a slowloris alike are closed after it), and how many connections all clients together may keep
+/// open (below the common 1024-descriptor limit, so a flood of silent connections cannot lock everyone out).
+#[derive(Debug)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub connections: Arc<Semaphore>,
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub fn new(header_read_timeout: Duration, max_connections: usize) -> Arc<Limits> {
+        Arc::new(Limits {
+            header_read_timeout,
+            connections: Arc::new(Semaphore::new(max_connections.max(1))),
+            max_connections: max_connections.max(1),
+        })
+    }
+}
+
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `router` on `listener` until `shutdown` — plain HTTP/1.1 and h2c, or TLS (HTTP/1.1 and h2 by ALPN) with
+/// `tls` — then lets open connections finish (bounded). Every connection runs in its own task under `limits`; a
+/// connection past the cap is closed at once.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Arc<Limits>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown.clone().wait();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = limits.connections.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, max = limits.max_connections, "connection refused: too many open connections");
+                    drop(tcp);
+                    continue;
+                };
+                let (router, tls, watcher, stopping) = (router.clone(), tls.clone(), graceful.watcher(), shutdown.clone());
+                let timeout = limits.header_read_timeout;
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    // A client that connects and sends nothing is closed after the header timeout too (hyper's own
+                    // timer starts only with the first byte).
+                    // Abandoned at shutdown, like a TLS handshake: it holds no request yet.
+                    let mut first = [0u8; 1];
+                    let sent = tokio::select! {
+                        peeked = tokio::time::timeout(timeout, tcp.peek(&mut first)) => {
+                            matches!(peeked, Ok(Ok(n)) if n > 0)
+                        }
+                        _ = stopping.clone().wait() => false,
+                    };
+                    if !sent {
+                        tracing::debug!(%peer, "connection closed: nothing sent within the header timeout");
+                        return;
+                    }
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder.http1().timer(TokioTimer::new()).header_read_timeout(timeout);
+                    builder.http2().timer(TokioTimer::new());
+                    let Some(acceptor) = tls else {
+                        let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                            router.clone().oneshot(request.map(axum::body::Body::new))
+                        });
+                        if let Err(e) = watcher.watch(builder.serve_connection(TokioIo::new(tcp), service)).await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        return;
+                    };
+                    // A handshake still running at shutdown is abandoned (it holds no request yet).
+                    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    let stream = tokio::select! {
+                        result = handshake => match result {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        },
+                        _ = stopping.wait() => return,
+                    };
+                    let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(tls::TlsConnection);
+                        router.clone().oneshot(request.map(axum::body::Body::new))
+                    });
+                    if let Err(e) = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await {
+                        tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("connections still open after the drain timeout"),
+    }
+    Ok(())
 }

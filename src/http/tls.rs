@@ -1,5 +1,5 @@
 //! HTTPS for the Key Vault port: the certificate (generated at start, or given with `--tls-cert/--tls-key`) and
-//! the TLS accept loop (HTTP/1.1 and HTTP/2 by ALPN, graceful shutdown on the server's [`Shutdown`]).
+//! its acceptor (HTTP/1.1 and HTTP/2 by ALPN); the accept loop is [`super::serve`], shared with plain HTTP.
 //!
 //! The generated material is a CA certificate plus a leaf it signs for `localhost`, `127.0.0.1` and `::1`;
 //! clients trust the CA (written to a PEM file at start). A client that asks for another name by SNI
@@ -20,8 +20,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer,
     KeyPair, KeyUsagePurpose, NameConstraints,
@@ -30,11 +28,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
-
-use super::Shutdown;
 
 /// Marks a request that arrived over TLS (a request extension), so services can build `https://` URLs.
 #[derive(Debug, Clone, Copy)]
@@ -55,8 +49,6 @@ const MAX_CACHED_LEAVES: usize = 1024;
 const CA_VALIDITY: Duration = Duration::from_secs(2 * 365 * 86_400);
 const LEAF_VALIDITY: Duration = Duration::from_secs(397 * 86_400);
 const BACKDATE: Duration = Duration::from_secs(86_400);
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn other<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> io::Error + '_ {
     move |e| io::Error::other(format!("{context}: {e}"))
@@ -272,71 +264,6 @@ pub fn write_pem(path: &Path, pem: &str) -> io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
-}
-
-/// Serves `router` over TLS on `listener` until `shutdown`, then lets open connections finish (bounded).
-pub async fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    acceptor: TlsAcceptor,
-    shutdown: Shutdown,
-) -> io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = shutdown.clone().wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // Out of descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "TLS accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let router = router.clone();
-                let watcher = graceful.watcher();
-                let stopping = shutdown.clone();
-                tokio::spawn(async move {
-                    // A handshake still running at shutdown is abandoned (it holds no request yet).
-                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
-                    let tls = tokio::select! {
-                        result = handshake => match result {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(e)) => {
-                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "TLS handshake timed out");
-                                return;
-                            }
-                        },
-                        _ = stopping.wait() => return,
-                    };
-                    let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
-                        request.extensions_mut().insert(TlsConnection);
-                        router.clone().oneshot(request.map(axum::body::Body::new))
-                    });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let connection = builder.serve_connection(TokioIo::new(tls), service);
-                    if let Err(e) = watcher.watch(connection).await {
-                        tracing::debug!(%peer, error = %e, "TLS connection ended with an error");
-                    }
-                });
-            }
-            _ = &mut stop => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("TLS connections still open after the drain timeout"),
-    }
-    Ok(())
 }
 
 #[cfg(test)]
