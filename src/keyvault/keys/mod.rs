@@ -18,7 +18,7 @@ use model::{
 };
 
 use super::protocol::body::{check_name, check_tags, new_version, to_epoch};
-use super::protocol::paging::{page_by_name, page_by_position, Listing};
+use super::protocol::paging::{page_by_name, Listing};
 use super::protocol::{truncate, KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
 use super::store::{backup, Deleted};
 use super::Cx;
@@ -401,25 +401,11 @@ pub fn get_keys(cx: &Cx, args: &ListArgs) -> Answer<ListResult<KeyItem>> {
 pub fn get_key_versions(cx: &Cx, name: &str, args: &ListArgs) -> Answer<ListResult<KeyItem>> {
     check_name(name)?;
     cx.with_vault(|vault| {
-        let Ok(record) = vault.keys.get(name) else {
-            args.token(KIND, Listing::Versions)?;
-            return Ok(ListResult {
-                value: Vec::new(),
-                next_link: None,
-            });
-        };
-        page_by_position(
-            &record.versions,
-            cx.target,
-            &format!("/keys/{}/versions", record.name),
-            args,
-            (KIND, &name.to_ascii_lowercase()),
-            |v| KeyItem {
-                kid: cx.target.object_id(KIND, &record.name, &v.version),
-                attributes: KeyAttributes::of(v),
-                tags: v.tags.clone(),
-            },
-        )
+        vault.keys.page_versions(name, cx.target, args, |stored, v| KeyItem {
+            kid: cx.target.object_id(KIND, stored, &v.version),
+            attributes: KeyAttributes::of(v),
+            tags: v.tags.clone(),
+        })
     })
 }
 

@@ -10,7 +10,7 @@ use model::{
 };
 
 use super::protocol::body::{check_name, check_tags, new_version, to_epoch};
-use super::protocol::paging::{page_by_name, page_by_position, Listing};
+use super::protocol::paging::{page_by_name, Listing};
 use super::protocol::{KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
 use super::store::{backup, Deleted};
 use super::Cx;
@@ -184,22 +184,9 @@ pub fn get_secrets(cx: &Cx, args: &ListArgs) -> Answer<ListResult<SecretItem>> {
 pub fn get_secret_versions(cx: &Cx, name: &str, args: &ListArgs) -> Answer<ListResult<SecretItem>> {
     check_name(name)?;
     cx.with_vault(|vault| {
-        let Ok(record) = vault.secrets.get(name) else {
-            // Checks the token all the same: a malformed one is a 400 even for an unknown name.
-            args.token(KIND, Listing::Versions)?;
-            return Ok(ListResult {
-                value: Vec::new(),
-                next_link: None,
-            });
-        };
-        page_by_position(
-            &record.versions,
-            cx.target,
-            &format!("/secrets/{}/versions", record.name),
-            args,
-            (KIND, &name.to_ascii_lowercase()),
-            |v| item(cx.target.object_id(KIND, &record.name, &v.version), v),
-        )
+        vault.secrets.page_versions(name, cx.target, args, |stored, v| {
+            item(cx.target.object_id(KIND, stored, &v.version), v)
+        })
     })
 }
 

@@ -299,6 +299,33 @@ impl<V: Version> ObjectStore<V> {
         Ok(())
     }
 
+    /// One page of the versions of `name`, oldest first, each mapped by `f(stored name, version)`; an unknown name
+    /// lists nothing, as the service does (its token is checked all the same: a malformed one is a 400).
+    pub fn page_versions<T>(
+        &self,
+        name: &str,
+        target: &crate::keyvault::protocol::Target,
+        args: &crate::keyvault::protocol::ListArgs,
+        mut f: impl FnMut(&str, &V) -> T,
+    ) -> Result<crate::keyvault::protocol::ListResult<T>, KeyVaultError> {
+        use crate::keyvault::protocol::paging::{page_by_position, Listing};
+        let Some(record) = self.live.get(&key_of(name)) else {
+            args.token(V::KIND, Listing::Versions)?;
+            return Ok(crate::keyvault::protocol::ListResult {
+                value: Vec::new(),
+                next_link: None,
+            });
+        };
+        page_by_position(
+            &record.versions,
+            target,
+            &format!("/{}/{}/versions", V::KIND.collection(), record.name),
+            args,
+            (V::KIND, &key_of(name)),
+            |v| f(&record.name, v),
+        )
+    }
+
     /// Whether no change waits to be persisted.
     pub fn is_clean(&self) -> bool {
         !self.live.is_dirty() && !self.deleted.is_dirty()
