@@ -17,7 +17,7 @@ use model::{
     KeyRestoreParameters, KeyType, KeyUpdateParameters, KeyVersion, Material, OctKey, ReleasePolicy, ValueResult,
 };
 
-use super::protocol::body::{check_name, check_tags, new_version, to_epoch};
+use super::protocol::body::{attribute_update, check_name, check_tags, new_version, to_epoch};
 use super::protocol::paging::{page_by_name, Listing};
 use super::protocol::{truncate, KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
 use super::store::{backup, Deleted};
@@ -324,10 +324,8 @@ pub fn get_key(cx: &Cx, name: &str, version: Option<&str>) -> Answer<KeyBundle> 
 pub fn update_key(cx: &Cx, name: &str, version: Option<&str>, params: KeyUpdateParameters) -> Answer<KeyBundle> {
     check_name(name)?;
     let ops = params.key_ops.map(check_key_ops).transpose()?;
-    let tags = check_tags(&params.tags)?;
     let attrs = params.attributes.unwrap_or_default();
-    let nbf = to_epoch(attrs.nbf, "nbf")?;
-    let exp = to_epoch(attrs.exp, "exp")?;
+    let update = attribute_update(&params.tags, attrs.enabled, attrs.nbf, attrs.exp)?;
     let policy = release_policy(params.release_policy)?;
     let now = cx.kv.now();
     cx.with_vault(|vault| {
@@ -355,19 +353,7 @@ pub fn update_key(cx: &Cx, name: &str, version: Option<&str>, params: KeyUpdateP
         if let Some(ops) = ops {
             v.key_ops = ops;
         }
-        if tags.is_some() {
-            v.tags = tags;
-        }
-        if let Some(enabled) = attrs.enabled {
-            v.enabled = enabled;
-        }
-        if nbf.is_some() {
-            v.nbf = nbf;
-        }
-        if exp.is_some() {
-            v.exp = exp;
-        }
-        v.updated = now;
+        update.apply(v, now);
         bundle(cx.target, &stored_name, v)
     })
 }

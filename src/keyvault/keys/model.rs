@@ -9,7 +9,7 @@ use zeroize::Zeroize;
 
 use crate::crypto::{KeyMaterial, KeySpec};
 use crate::keyvault::protocol::ObjectKind;
-use crate::keyvault::store::{Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
+use crate::keyvault::store::{AttributesMut, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
 
 /// `JsonWebKeyType`: the family and whether the key is HSM-protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +189,15 @@ impl Version for KeyVersion {
     const KIND: ObjectKind = ObjectKind::Key;
     fn version(&self) -> &str {
         &self.version
+    }
+    fn attributes_mut(&mut self) -> AttributesMut<'_> {
+        AttributesMut {
+            enabled: &mut self.enabled,
+            nbf: &mut self.nbf,
+            exp: &mut self.exp,
+            tags: &mut self.tags,
+            updated: &mut self.updated,
+        }
     }
 }
 

@@ -73,6 +73,23 @@ pub fn check_tags(tags: &Option<HashMap<String, String>>) -> Result<Option<BTree
     Ok(Some(tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
 }
 
+/// The checked attribute part of an update request: tags, enabled and the `nbf`/`exp` epoch seconds.
+pub fn attribute_update(
+    tags: &Option<HashMap<String, String>>,
+    enabled: Option<bool>,
+    nbf: Option<f64>,
+    exp: Option<f64>,
+) -> Result<crate::keyvault::store::AttributeUpdate, KeyVaultError> {
+    // Checked in the order the handlers always checked them: tags, then nbf, then exp.
+    let tags = check_tags(tags)?;
+    Ok(crate::keyvault::store::AttributeUpdate {
+        enabled,
+        nbf: to_epoch(nbf, "nbf")?,
+        exp: to_epoch(exp, "exp")?,
+        tags,
+    })
+}
+
 /// A fresh version id: 32 lower-case hex characters, as the service makes them.
 pub fn new_version() -> String {
     uuid::Uuid::new_v4().simple().to_string()

@@ -9,7 +9,7 @@ use model::{
     SecretItem, SecretRecord, SecretRestoreParameters, SecretSetParameters, SecretUpdateParameters, VersionRecord,
 };
 
-use super::protocol::body::{check_name, check_tags, new_version, to_epoch};
+use super::protocol::body::{attribute_update, check_name, check_tags, new_version, to_epoch};
 use super::protocol::paging::{page_by_name, Listing};
 use super::protocol::{KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
 use super::store::{backup, Deleted};
@@ -129,10 +129,8 @@ pub fn update_secret(
 ) -> Answer<SecretBundle> {
     check_name(name)?;
     check_content_type(&params.content_type)?;
-    let tags = check_tags(&params.tags)?;
     let attrs: SecretAttributesIn = params.attributes.unwrap_or_default();
-    let nbf = to_epoch(attrs.nbf, "nbf")?;
-    let exp = to_epoch(attrs.exp, "exp")?;
+    let update = attribute_update(&params.tags, attrs.enabled, attrs.nbf, attrs.exp)?;
     let now = cx.kv.now();
     cx.with_vault(|vault| {
         let record = vault.secrets.get_mut(name)?;
@@ -141,19 +139,7 @@ pub fn update_secret(
         if let Some(ct) = params.content_type {
             v.content_type = Some(ct);
         }
-        if tags.is_some() {
-            v.tags = tags;
-        }
-        if let Some(enabled) = attrs.enabled {
-            v.enabled = enabled;
-        }
-        if nbf.is_some() {
-            v.nbf = nbf;
-        }
-        if exp.is_some() {
-            v.exp = exp;
-        }
-        v.updated = now;
+        update.apply(v, now);
         Ok(bundle(cx.target, &stored_name, v, false))
     })
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::keyvault::protocol::ObjectKind;
-use crate::keyvault::store::{Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
+use crate::keyvault::store::{AttributesMut, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stored records
@@ -32,6 +32,15 @@ impl Version for VersionRecord {
     const KIND: ObjectKind = ObjectKind::Secret;
     fn version(&self) -> &str {
         &self.version
+    }
+    fn attributes_mut(&mut self) -> AttributesMut<'_> {
+        AttributesMut {
+            enabled: &mut self.enabled,
+            nbf: &mut self.nbf,
+            exp: &mut self.exp,
+            tags: &mut self.tags,
+            updated: &mut self.updated,
+        }
     }
 }
 

@@ -4,4 +4,6 @@
 pub mod backup;
 pub mod versioned;
 
-pub use versioned::{Deleted, ObjectStore, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL};
+pub use versioned::{
+    AttributeUpdate, AttributesMut, Deleted, ObjectStore, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL,
+};

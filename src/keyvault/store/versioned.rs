@@ -26,6 +26,46 @@ pub trait Version: Clone + Serialize + DeserializeOwned {
     const KIND: ObjectKind;
     /// The version id (32 hex characters for versions trent makes).
     fn version(&self) -> &str;
+    /// The attributes every kind of version has, for changing them.
+    fn attributes_mut(&mut self) -> AttributesMut<'_>;
+}
+
+/// The attributes every version has: enabled, nbf, exp, tags and when it was last updated.
+pub struct AttributesMut<'a> {
+    pub enabled: &'a mut bool,
+    pub nbf: &'a mut Option<i64>,
+    pub exp: &'a mut Option<i64>,
+    pub tags: &'a mut Option<BTreeMap<String, String>>,
+    pub updated: &'a mut i64,
+}
+
+/// What an update request asks of those attributes (checked); what it leaves out stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AttributeUpdate {
+    pub enabled: Option<bool>,
+    pub nbf: Option<i64>,
+    pub exp: Option<i64>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl AttributeUpdate {
+    /// Applies the update to `v` and stamps it updated at `now`.
+    pub fn apply<V: Version>(self, v: &mut V, now: i64) {
+        let a = v.attributes_mut();
+        if let Some(enabled) = self.enabled {
+            *a.enabled = enabled;
+        }
+        if self.nbf.is_some() {
+            *a.nbf = self.nbf;
+        }
+        if self.exp.is_some() {
+            *a.exp = self.exp;
+        }
+        if self.tags.is_some() {
+            *a.tags = self.tags;
+        }
+        *a.updated = now;
+    }
 }
 
 /// An object: its name as first written and every version, oldest first (the last one is the latest).
@@ -354,6 +394,9 @@ mod tests {
         const KIND: ObjectKind = ObjectKind::Key;
         fn version(&self) -> &str {
             &self.0
+        }
+        fn attributes_mut(&mut self) -> AttributesMut<'_> {
+            unreachable!("the store tests change no attributes")
         }
     }
 
