@@ -207,12 +207,7 @@ async fn a_scope_without_a_valid_region_is_refused() {
     assert_eq!(resp.status(), 400);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["__type"], "InvalidSignatureException");
-    let dump: serde_json::Value = reqwest::get(format!("{}/_parlel/dump", server.kms_endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dump = common::control_get(&server.kms_endpoint(), "dump").await;
     assert!(!dump.to_string().contains("nowhere"), "{dump}");
     server.stop().await;
 }
@@ -231,12 +226,7 @@ async fn reads_in_empty_regions_leave_nothing_behind() {
         );
     }
     common::symmetric_key(&common::client_in(&server, "eu-west-3")).await;
-    let export: serde_json::Value = reqwest::get(format!("{}/_parlel/export", server.kms_endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export = common::control_get(&server.kms_endpoint(), "export").await;
     let regions: Vec<&String> = export["state"]["regions"]
         .as_object()
         .expect("regions")

@@ -1396,12 +1396,7 @@ async fn keys_persist_and_export() {
     client.delete_key("saved", None).await.unwrap();
     client.purge_deleted_key("saved", None).await.unwrap();
 
-    let export: serde_json::Value = reqwest::get(format!("{}/_parlel/export", server.keyvault_endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export = common::control_get(&server.keyvault_endpoint(), "export").await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -1509,12 +1504,7 @@ async fn reads_leave_no_vaults_behind() {
     let base = server.keyvault_endpoint();
     let http = reqwest::Client::new();
     let vaults = || async {
-        let export: serde_json::Value = reqwest::get(format!("{base}/_parlel/export"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let export = common::control_get(&base, "export").await;
         export["state"]["vaults"]
             .as_object()
             .unwrap()

@@ -89,3 +89,13 @@ pub async fn symmetric_key(client: &Client) -> String {
         .expect("KeyMetadata")
         .key_id
 }
+
+/// `GET {endpoint}/_parlel/{path}` as JSON (dump, export, health, clock).
+pub async fn control_get(endpoint: &str, path: &str) -> serde_json::Value {
+    reqwest::get(format!("{endpoint}/_parlel/{path}"))
+        .await
+        .expect("control API answers")
+        .json()
+        .await
+        .expect("control API answers JSON")
+}
