@@ -12,6 +12,7 @@
 //! ```
 
 pub mod aws;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod crypto;

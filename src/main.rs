@@ -3,13 +3,16 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Local AWS KMS and Azure Key Vault for tests and CI, driven by the official SDKs.
 #[derive(Parser, Debug)]
 #[command(name = "trent", version, about, long_about = None)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Address every listener binds to.
     #[arg(long, env = "TRENT_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
@@ -82,9 +85,48 @@ struct Cli {
     log: String,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a data directory without changing it: report what is wrong and, with --export, save what is still
+    /// readable as state documents. Exit status 0 when nothing is wrong, 1 otherwise.
+    Check {
+        /// The data directory to check.
+        #[arg(long, env = "TRENT_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Write each readable service's state to DIR/<service>.json (loadable with POST /_parlel/import).
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+}
+
+/// `trent check`: the report on stdout, a one-line verdict last.
+fn check(data_dir: &std::path::Path, export: Option<&std::path::Path>) -> std::process::ExitCode {
+    match trent::check::run(data_dir, export) {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            if report.problems == 0 {
+                println!("result: no problem found in {}", data_dir.display());
+                std::process::ExitCode::SUCCESS
+            } else {
+                println!("result: {} problem(s) found in {}", report.problems, data_dir.display());
+                std::process::ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("trent check: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Check { data_dir, export }) = &cli.command {
+        return check(data_dir, export.as_deref());
+    }
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
     // Logs go to stderr (stdout stays free for what a user pipes), without colour codes unless stderr is a terminal.
     tracing_subscriber::fmt()

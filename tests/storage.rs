@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,36 +13,17 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     GrantOperation, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec, SigningAlgorithmSpec, Tag,
 };
-use azure_core::credentials::{AccessToken, Secret as TokenSecret, TokenCredential, TokenRequestOptions};
-use azure_core::http::{ClientOptions, Transport};
-use azure_core::time::OffsetDateTime;
 use azure_security_keyvault_secrets::models::{
     SecretAttributes, SecretClientGetSecretOptions, SecretClientUpdateSecretPropertiesOptions, SetSecretParameters,
     UpdateSecretPropertiesParameters,
 };
-use azure_security_keyvault_secrets::{ResourceExt, SecretClient, SecretClientOptions};
+use azure_security_keyvault_secrets::{ResourceExt, SecretClient};
 use common::client_in;
 use futures::TryStreamExt;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-/// A fresh directory under the system temp dir (removed when dropped).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(common::unique(&format!("trent-storage-{name}")));
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn config(dir: &Path) -> trent::Config {
     trent::Config {
@@ -57,42 +38,8 @@ async fn start(dir: &Path) -> trent::Server {
         .expect("the server starts on the data directory")
 }
 
-#[derive(Debug)]
-struct AnyToken;
-
-#[async_trait::async_trait]
-impl TokenCredential for AnyToken {
-    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new(
-            TokenSecret::new("trent-fake-token"),
-            OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
-        ))
-    }
-}
-
-/// A Key Vault SDK client for `endpoint` (`https://localhost:port`) trusting `ca_pem`.
-fn secrets_client(endpoint: &str, ca_pem: &str) -> SecretClient {
-    let ca = reqwest013::Certificate::from_pem(ca_pem.as_bytes()).expect("CA parses");
-    let http = reqwest013::Client::builder()
-        .tls_certs_only([ca])
-        .build()
-        .expect("client builds");
-    let options = SecretClientOptions {
-        client_options: ClientOptions {
-            transport: Some(Transport::new(Arc::new(http))),
-            ..Default::default()
-        },
-        verify_challenge_resource: Some(false),
-        ..Default::default()
-    };
-    SecretClient::new(endpoint, Arc::new(AnyToken), Some(options)).expect("client")
-}
-
 fn vault_client(server: &trent::Server) -> SecretClient {
-    secrets_client(
-        &server.keyvault_tls_endpoint(),
-        &server.ca_certificate_pem().expect("generated CA"),
-    )
+    common::keyvault::secret_client(server)
 }
 
 fn secret(value: &str) -> SetSecretParameters {
@@ -143,7 +90,7 @@ async fn control(endpoint: &str, path: &str, body: Option<Value>) -> (u16, Value
 
 #[tokio::test]
 async fn every_kind_of_object_survives_a_restart() {
-    let dir = TempDir::new("roundtrip");
+    let dir = common::TempDir::new("roundtrip");
     let server = start(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let kms_west = client_in(&server, "eu-west-1");
@@ -524,7 +471,7 @@ async fn every_kind_of_object_survives_a_restart() {
 
 #[tokio::test]
 async fn an_init_file_is_persisted_and_reapplied_idempotently() {
-    let dir = TempDir::new("init");
+    let dir = common::TempDir::new("init");
     std::fs::create_dir_all(&dir.0).unwrap();
     let init = dir.0.join("init.json");
     let key = "2b0a7c1e-5d4f-4a3b-9c8d-7e6f5a4b3c2d";
@@ -579,7 +526,7 @@ async fn an_init_file_is_persisted_and_reapplied_idempotently() {
 
 #[tokio::test]
 async fn reset_and_import_replace_what_is_on_disk() {
-    let dir = TempDir::new("reset");
+    let dir = common::TempDir::new("reset");
     let server = start(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
@@ -636,7 +583,7 @@ async fn reset_and_import_replace_what_is_on_disk() {
 
 #[tokio::test]
 async fn files_are_private_and_a_second_process_is_refused() {
-    let root = TempDir::new("perms");
+    let root = common::TempDir::new("perms");
     let dir = root.0.join("nested").join("data");
     let server = start(&dir).await;
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -679,7 +626,7 @@ async fn files_are_private_and_a_second_process_is_refused() {
 
 #[tokio::test]
 async fn a_newer_storage_format_is_refused_naming_both_versions() {
-    let dir = TempDir::new("format");
+    let dir = common::TempDir::new("format");
     start(&dir.0).await.stop().await;
     {
         let db = redb::Database::open(dir.0.join("trent.redb")).unwrap();
@@ -704,9 +651,9 @@ async fn a_newer_storage_format_is_refused_naming_both_versions() {
         message.contains(&format!("this trent {}", env!("CARGO_PKG_VERSION"))),
         "{message}"
     );
-    assert!(message.contains("formats up to 1"), "{message}");
+    assert!(message.contains("formats up to 2"), "{message}");
 
-    // A format older than any this build knows is refused the same way (format 1 is the first: nothing migrates).
+    // A format older than any this build knows is refused the same way (format 1 is the first).
     {
         let db = redb::Database::open(dir.0.join("trent.redb")).unwrap();
         let write = db.begin_write().unwrap();
@@ -732,63 +679,6 @@ async fn a_newer_storage_format_is_refused_naming_both_versions() {
         message.contains(&format!("this trent {}", env!("CARGO_PKG_VERSION"))),
         "{message}"
     );
-}
-
-/// Runs the binary on `dir` expecting it to refuse to start; returns its stdout and stderr.
-fn refused_start(dir: &Path) -> String {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trent"))
-        .args(["--kms-port", "0", "--keyvault-port", "0", "--keyvault-tls-port", "0"])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("TRENT_TLS_CA_OUT", dir.join("ca.pem"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("trent started on a damaged data directory instead of refusing it");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(!text.contains("panicked"), "{text}");
-    text
-}
-
-#[tokio::test]
-async fn corrupt_and_truncated_databases_are_refused_clearly() {
-    // Garbage where the database should be.
-    let dir = TempDir::new("corrupt");
-    std::fs::create_dir_all(&dir.0).unwrap();
-    std::fs::write(dir.0.join("trent.redb"), vec![0x5a; 64 * 1024]).unwrap();
-    let text = refused_start(&dir.0);
-    assert!(text.contains("trent.redb is not a readable trent database"), "{text}");
-
-    // A real database with data, cut in half.
-    let dir = TempDir::new("truncated");
-    let server = start(&dir.0).await;
-    let kms = client_in(&server, "us-east-1");
-    for _ in 0..20 {
-        common::symmetric_key(&kms).await;
-    }
-    drop(kms);
-    server.stop().await;
-    let path = dir.0.join("trent.redb");
-    let len = std::fs::metadata(&path).unwrap().len();
-    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.set_len(len / 2).unwrap();
-    drop(file);
-    let text = refused_start(&dir.0);
-    assert!(text.contains("trent.redb is not a readable trent database"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -868,8 +758,8 @@ struct Acked {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_load_loses_no_acknowledged_write() {
-    let dir = TempDir::new("crash");
-    let scratch = TempDir::new("crash-scratch");
+    let dir = common::TempDir::new("crash");
+    let scratch = common::TempDir::new("crash-scratch");
     std::fs::create_dir_all(&scratch.0).unwrap();
     let acked = Arc::new(Mutex::new(Acked::default()));
     const ROUNDS: usize = 3;
@@ -879,7 +769,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_write() {
         let mut tasks = Vec::new();
         for writer in 0..WRITERS {
             let kms = kms_client(&binary.kms);
-            let vault = secrets_client(&binary.vault, &binary.ca_pem);
+            let vault = common::keyvault::secret_client_at(&binary.vault, &binary.ca_pem);
             let acked = acked.clone();
             tasks.push(tokio::spawn(async move {
                 for n in 0.. {
@@ -939,7 +829,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_write() {
         // Restart on the same directory: it opens cleanly and holds every acknowledged write.
         let mut binary = spawn_binary(&dir.0, &scratch.0).await;
         let kms = kms_client(&binary.kms);
-        let vault = secrets_client(&binary.vault, &binary.ca_pem);
+        let vault = common::keyvault::secret_client_at(&binary.vault, &binary.ca_pem);
         let acked = {
             let a = acked.lock().unwrap();
             (a.keys.clone(), a.aliases.clone(), a.tags.clone(), a.secrets.clone())
@@ -1009,7 +899,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_keys_and_secrets_load_in_milliseconds() {
     const N: usize = 10_000;
-    let dir = TempDir::new("scale");
+    let dir = common::TempDir::new("scale");
     let server = start(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);

@@ -69,6 +69,13 @@ impl KeyVault {
         Ok((kv, records))
     }
 
+    /// Key Vault serving `state` in memory (`trent check` exports a salvaged state through it).
+    pub fn from_state(clock: Clock, state: KvState) -> Arc<Self> {
+        let kv = KeyVault::new(clock);
+        *kv.lock() = state;
+        kv
+    }
+
     /// Makes every change to the state durable (what each request does before answering); for changes made
     /// outside a request, such as the init file.
     pub async fn persist(&self) -> Result<(), StorageError> {
@@ -258,6 +265,7 @@ impl Control for KeyVault {
     }
 
     fn health(&self) -> Value {
+        let storage = self.storage.health();
         let state = self.lock();
         let (mut secrets, mut versions, mut deleted) = (0, 0, 0);
         let (mut keys, mut key_versions, mut deleted_keys) = (0, 0, 0);
@@ -272,7 +280,8 @@ impl Control for KeyVault {
             deleted_keys += dk;
         }
         json!({
-            "status": "ok",
+            "status": storage.status(),
+            "storage": storage.to_json(),
             "service": "keyvault",
             "secrets": secrets,
             "versions": versions,

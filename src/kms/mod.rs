@@ -78,6 +78,13 @@ impl Kms {
         Ok((kms, records))
     }
 
+    /// KMS serving `store` in memory (`trent check` exports a salvaged state through it).
+    pub fn from_state(clock: Clock, store: Store) -> Arc<Self> {
+        let kms = Kms::new(clock);
+        *kms.lock() = store;
+        kms
+    }
+
     /// Makes every change to the state durable (what each request does before answering); for changes made
     /// outside a request, such as the init file.
     pub async fn persist(&self) -> Result<(), StorageError> {
@@ -194,7 +201,7 @@ impl AwsJsonService for Kms {
         // Lazy sweeps and rotations can change state even when the operation fails: persist either way, before
         // the response goes out.
         if let Err(e) = self.storage.persist(&self.store).await {
-            return Err(AwsError::internal(format!("trent could not persist the change: {e}")));
+            return Err(AwsError::internal(crate::storage::unsaved_message(&e)));
         }
         // An account or region that holds nothing leaves no entry behind (30 000 lookups, no 30 000 regions).
         self.lock().forget_if_pristine(&scope);
@@ -251,9 +258,11 @@ impl Control for Kms {
     }
 
     fn health(&self) -> Value {
+        let storage = self.storage.health();
         let store = self.lock();
         json!({
-            "status": "ok",
+            "status": storage.status(),
+            "storage": storage.to_json(),
             "service": "kms",
             "keys": store.key_count(),
             "aliases": store.alias_count(),

@@ -15,6 +15,10 @@ impl Backend for MemoryBackend {
         Ok(Vec::new())
     }
 
+    fn reload(&self, _service: &str) -> Result<Vec<Record>, StorageError> {
+        Ok(Vec::new())
+    }
+
     fn commit(&self, _service: &str, _changes: &Changes) -> Result<(), StorageError> {
         Ok(())
     }

@@ -19,6 +19,15 @@
 //! 4. The response is sent only after the commit that holds its changes returned. A failed commit puts its records
 //!    back into the pending batch (newer versions win) and the request answers an internal error.
 //!
+//! ## When the disk fails (full, read-only, gone)
+//! A failed commit *rolls back*: the state in memory is read back from the disk ([`Backend::reload`], which works
+//! while the database refuses writes), so every request whose changes were in the failed batch — and every request
+//! that saw them — answers an error and changed nothing, and an SDK's retry of it is safe (no phantom keys). The
+//! service is then *degraded*: health says `"degraded"` with the reason until a later commit succeeds. Requests
+//! that change nothing answer from memory as usual (reads keep working); every write tries the disk again, so writes
+//! succeed as soon as the disk accepts them. Only when the disk cannot even be read back are the failed changes kept
+//! in memory instead, pending, and written by the next commit that succeeds (health counts them as unsaved).
+//!
 //! In memory mode step 1 only clears the dirty sets, so nothing grows with traffic and nothing is serialised.
 
 pub mod database;
@@ -60,6 +69,9 @@ pub trait Backend: Send + Sync + 'static {
     fn is_durable(&self) -> bool;
     /// Every record of `service`.
     fn load(&self, service: &str) -> Result<Vec<Record>, StorageError>;
+    /// `service`'s records as the disk holds them now, read even while the backend refuses writes (the roll-back
+    /// after a failed commit). Only durable backends are asked.
+    fn reload(&self, service: &str) -> Result<Vec<Record>, StorageError>;
     /// Applies `changes` to `service`'s records atomically; durable when this returns Ok.
     fn commit(&self, service: &str, changes: &Changes) -> Result<(), StorageError>;
     /// Replaces all of `service`'s records with `records`, atomically and durably (reset, import).
@@ -67,7 +79,7 @@ pub trait Backend: Send + Sync + 'static {
 }
 
 /// A service's state as records: the storage layer walks its Tracked collections through [`Persisted::visit`].
-pub trait Persisted: Default + Send {
+pub trait Persisted: Default + Send + 'static {
     /// Calls `visitor` once per Tracked collection, with the scope prefix of its record keys (`<scope>`) and the
     /// collection's name. This is the one list of what is persisted.
     fn visit<V: Visitor>(&mut self, visitor: &mut V) -> Result<(), StorageError>;
@@ -168,6 +180,8 @@ impl Visitor for All {
 /// Changed records into the pending batch.
 struct Drain<'a> {
     pending: &'a mut Pending,
+    /// How many records this drain took.
+    drained: usize,
 }
 
 impl Visitor for Drain<'_> {
@@ -183,6 +197,7 @@ impl Visitor for Drain<'_> {
         for (key, value) in map.drain() {
             let bytes = value.map(|value| encode(scope, name, &key, value)).transpose()?;
             self.pending.batch.insert(format!("{scope}/{name}/{key}"), bytes);
+            self.drained += 1;
         }
         Ok(())
     }
@@ -197,6 +212,49 @@ struct Pending {
     batch: Changes,
     /// A commit of a batch taken from here is running.
     committing: bool,
+    /// Why the last commit failed, while no later one has succeeded (the service is degraded).
+    failure: Option<String>,
+    /// Bumped by every roll-back: a request whose commit straddled one answers an error.
+    rollbacks: u64,
+}
+
+/// What a service's health says of its storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageHealth {
+    /// Changes outlive the process (a data directory).
+    pub durable: bool,
+    /// Why the last commit failed, while the service is degraded.
+    pub failure: Option<String>,
+    /// Records changed in memory but not on disk (only when a failed commit could not be rolled back).
+    pub unsaved: usize,
+}
+
+impl StorageHealth {
+    /// `"ok"` or `"degraded"`: the service's health status.
+    pub fn status(&self) -> &'static str {
+        if self.failure.is_some() {
+            "degraded"
+        } else {
+            "ok"
+        }
+    }
+
+    /// The `storage` member of the health answer.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "status": self.status(),
+            "durable": self.durable,
+        });
+        if let Some(reason) = &self.failure {
+            out["reason"] = serde_json::Value::String(format!(
+                "the last commit failed: {reason}; the state is what the disk holds and the next write tries again"
+            ));
+        }
+        if self.unsaved > 0 {
+            out["unsavedRecords"] = self.unsaved.into();
+        }
+        out
+    }
 }
 
 struct Inner {
@@ -224,6 +282,8 @@ impl Storage {
                 pending: Mutex::new(Pending {
                     batch: Changes::new(),
                     committing: false,
+                    failure: None,
+                    rollbacks: 0,
                 }),
             }),
         }
@@ -243,49 +303,120 @@ impl Storage {
         self.inner.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether the service is degraded (its last commit failed), and how much is waiting for the disk.
+    pub fn health(&self) -> StorageHealth {
+        let pending = self.pending();
+        StorageHealth {
+            durable: self.is_durable(),
+            failure: pending.failure.clone(),
+            unsaved: pending.batch.len(),
+        }
+    }
+
     /// Reads the service's state from the backend (empty for the memory backend). Returns it with the number of
     /// records read. Blocking: call at start-up.
     pub fn load<S: Persisted>(&self) -> Result<(S, usize), StorageError> {
-        let service = self.inner.service;
-        let records = self.inner.backend.load(service)?;
+        let records = self.inner.backend.load(self.inner.service)?;
         let count = records.len();
+        Ok((build(self.inner.service, records)?, count))
+    }
+
+    /// Builds a state from `records` leniently, for `trent check`'s salvage: a record that does not decode is
+    /// skipped and named in the second value. The first is the state, or why the records left do not form a
+    /// consistent one.
+    pub fn salvage<S: Persisted>(service: &str, records: Vec<Record>) -> (Result<S, String>, Vec<String>) {
         let mut state = S::default();
+        let mut problems = Vec::new();
         for (key, bytes) in records {
-            state
-                .load_record(&key, &bytes)
-                .map_err(|e| StorageError::Record(format!("stored {service} record \"{key}\" is unreadable: {e}")))?;
+            if let Err(e) = state.load_record(&key, &bytes) {
+                problems.push(format!("{service}/{key}: {e}"));
+            }
         }
-        state
-            .finish_load()
-            .map_err(|e| StorageError::Record(format!("the stored {service} state is inconsistent: {e}")))?;
-        state.visit(&mut Forget)?;
-        Ok((state, count))
+        let state = match state.finish_load() {
+            Ok(()) => state.visit(&mut Forget).map(|()| state).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        (state, problems)
     }
 
     /// Makes every change to `state` since the last call durable (see the module doc). Call after every request,
     /// success or error, before the response is sent; an error means the request's changes may not be on disk.
     pub async fn persist<S: Persisted>(&self, state: &Mutex<S>) -> Result<(), StorageError> {
-        {
+        let rollbacks = {
             let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
             if !self.is_durable() {
                 return guard.visit(&mut Forget);
             }
             let mut pending = self.pending();
-            guard.visit(&mut Drain { pending: &mut pending })?;
+            let mut drain = Drain {
+                pending: &mut pending,
+                drained: 0,
+            };
+            guard.visit(&mut drain)?;
+            let drained = drain.drained;
             if pending.batch.is_empty() && !pending.committing {
                 return Ok(());
             }
-        }
+            // Degraded without a roll-back: a request that changed nothing answers from memory.
+            if drained == 0 && pending.failure.is_some() && !pending.committing {
+                return Ok(());
+            }
+            pending.rollbacks
+        };
         // Something is pending or being committed: wait for our turn, then commit whatever is pending by then.
         let turn = self.inner.turn.clone().lock_owned().await;
         let inner = self.inner.clone();
-        // The commit runs to the end even if this request is abandoned: the turn moves into the blocking task.
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            commit_pending(&inner)
+        // The commit runs to the end even if this request is abandoned: the turn moves into the blocking task (and
+        // comes back with the result, so that a roll-back happens before the next commit).
+        let (turn, result) = tokio::task::spawn_blocking(move || {
+            let result = commit_pending(&inner);
+            (turn, result)
         })
         .await
-        .map_err(|e| StorageError::Io(format!("the commit task failed: {e}")))?
+        .map_err(|e| StorageError::Io(format!("the commit task failed: {e}")))?;
+        if let Err(e) = result {
+            self.roll_back(state).await;
+            drop(turn);
+            return Err(e);
+        }
+        drop(turn);
+        let pending = self.pending();
+        if pending.rollbacks != rollbacks {
+            let reason = pending.failure.clone().unwrap_or_else(|| "a commit failed".to_string());
+            return Err(StorageError::Io(format!(
+                "{reason} (a commit holding changes this request made or read was rolled back)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a failed commit (the caller holds the turn): the state becomes what the disk holds, and the pending
+    /// batch is dropped. When the disk cannot be read back, the failed changes stay in memory and pending instead.
+    async fn roll_back<S: Persisted>(&self, state: &Mutex<S>) {
+        let backend = self.inner.backend.clone();
+        let service = self.inner.service;
+        let reloaded = tokio::task::spawn_blocking(move || build::<S>(service, backend.reload(service)?))
+            .await
+            .map_err(|e| StorageError::Io(format!("the reload task failed: {e}")))
+            .and_then(|r| r);
+        match reloaded {
+            Ok(disk) => {
+                let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut pending = self.pending();
+                *guard = disk;
+                pending.batch.clear();
+                pending.rollbacks += 1;
+                tracing::warn!(
+                    service,
+                    "the failed commit was rolled back: the state is what the disk holds"
+                );
+            }
+            Err(e) => tracing::error!(
+                service,
+                error = %e,
+                "the disk cannot be read back: the failed changes stay in memory and are written by the next commit"
+            ),
+        }
     }
 
     /// Replaces `state` with `new` and the backend's records with `new`'s, atomically for readers of either.
@@ -301,10 +432,27 @@ impl Storage {
         new.visit(&mut all)?;
         self.inner.backend.replace(self.inner.service, &all.out)?;
         let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-        self.pending().batch.clear();
+        let mut pending = self.pending();
+        pending.batch.clear();
+        pending.failure = None;
         *guard = new;
         Ok(())
     }
+}
+
+/// A state from stored records, checked and with its derived indexes rebuilt, nothing marked changed.
+fn build<S: Persisted>(service: &str, records: Vec<Record>) -> Result<S, StorageError> {
+    let mut state = S::default();
+    for (key, bytes) in records {
+        state
+            .load_record(&key, &bytes)
+            .map_err(|e| StorageError::Record(format!("stored {service} record \"{key}\" is unreadable: {e}")))?;
+    }
+    state
+        .finish_load()
+        .map_err(|e| StorageError::Record(format!("the stored {service} state is inconsistent: {e}")))?;
+    state.visit(&mut Forget)?;
+    Ok(state)
 }
 
 /// Commits the pending batch (the caller holds the turn). On failure the batch goes back, under newer versions.
@@ -312,6 +460,7 @@ fn commit_pending(inner: &Inner) -> Result<(), StorageError> {
     let batch = {
         let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
         if pending.batch.is_empty() {
+            pending.failure = None;
             return Ok(());
         }
         pending.committing = true;
@@ -323,13 +472,38 @@ fn commit_pending(inner: &Inner) -> Result<(), StorageError> {
     .unwrap_or_else(|_| Err(StorageError::Io("the database panicked during a commit".to_string())));
     let mut pending = inner.pending.lock().unwrap_or_else(|p| p.into_inner());
     pending.committing = false;
-    if let Err(e) = &result {
-        tracing::error!(service = inner.service, error = %e, "commit failed; its records stay pending");
-        for (key, value) in batch {
-            pending.batch.entry(key).or_insert(value);
+    match &result {
+        Ok(()) => {
+            if pending.failure.take().is_some() && pending.batch.is_empty() {
+                tracing::info!(
+                    service = inner.service,
+                    "storage recovered: every pending change is on disk"
+                );
+            }
+        }
+        Err(e) => {
+            if pending.failure.is_none() {
+                tracing::error!(
+                    service = inner.service,
+                    error = %e,
+                    "commit failed: the service is degraded until a commit succeeds"
+                );
+            }
+            pending.failure = Some(e.to_string());
+            for (key, value) in batch {
+                pending.batch.entry(key).or_insert(value);
+            }
         }
     }
     result
+}
+
+/// What a request whose changes could not be committed answers (KMS and Key Vault alike).
+pub fn unsaved_message(e: &StorageError) -> String {
+    format!(
+        "trent could not persist the change, so the request changed nothing: {e}. Writes succeed again once the data \
+         directory accepts them; /_parlel/health reports the degraded state."
+    )
 }
 
 /// The backend for a data directory, or the memory backend without one.
@@ -345,6 +519,7 @@ mod tests {
     use super::*;
     use crate::aws::{AwsJsonService, RequestContext};
     use crate::clock::Clock;
+    use crate::http::control::Control;
     use crate::kms::Kms;
     use serde_json::{json, Value};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -355,6 +530,8 @@ mod tests {
         commits: AtomicUsize,
         records: Mutex<BTreeMap<String, Vec<u8>>>,
         fail: std::sync::atomic::AtomicBool,
+        /// Reading back fails too (a disk that cannot be read).
+        unreadable: std::sync::atomic::AtomicBool,
     }
 
     impl Backend for Counting {
@@ -363,6 +540,12 @@ mod tests {
         }
         fn load(&self, _: &str) -> Result<Vec<Record>, StorageError> {
             Ok(self.records.lock().unwrap().clone().into_iter().collect())
+        }
+        fn reload(&self, service: &str) -> Result<Vec<Record>, StorageError> {
+            if self.unreadable.load(Ordering::SeqCst) {
+                return Err(StorageError::Io("I/O error".to_string()));
+            }
+            self.load(service)
         }
         fn commit(&self, _: &str, changes: &Changes) -> Result<(), StorageError> {
             if self.fail.load(Ordering::SeqCst) {
@@ -453,18 +636,71 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, "KMSInternalException");
         assert!(err.message.contains("disk full"), "{}", err.message);
-        // While the disk fails, even a read cannot acknowledge the state it saw.
-        assert!(kms
-            .call(RequestContext::default(), "ListKeys", json!({}))
-            .await
-            .is_err());
+        assert!(err.message.contains("changed nothing"), "{}", err.message);
+        // Rolled back and degraded: health says so with the reason; reads answer from memory, which is the disk.
+        let health = kms.health();
+        assert_eq!(health["status"], "degraded", "{health}");
+        assert!(
+            health["storage"]["reason"].as_str().unwrap().contains("disk full"),
+            "{health}"
+        );
+        assert!(health["storage"].get("unsavedRecords").is_none(), "{health}");
+        let keys = call(&kms, "ListKeys", json!({})).await;
+        assert_eq!(
+            keys["Keys"].as_array().unwrap().len(),
+            0,
+            "the failed CreateKey left no key"
+        );
+        // A write while the disk still fails answers the error again, and leaves nothing either.
+        let again = kms
+            .call(RequestContext::default(), "CreateKey", json!({"Description": "second"}))
+            .await;
+        assert!(again.is_err());
+        assert_eq!(
+            call(&kms, "ListKeys", json!({})).await["Keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
         backend.fail.store(false, Ordering::SeqCst);
-        // The next request commits what stayed pending.
+        // The next write succeeds and ends the degraded state.
+        call(&kms, "CreateKey", json!({"Description": "third"})).await;
+        assert_eq!(backend.commits.load(Ordering::SeqCst), 1);
+        assert_eq!(kms.health()["status"], "ok");
         let keys = call(&kms, "ListKeys", json!({})).await;
         assert_eq!(keys["Keys"].as_array().unwrap().len(), 1);
         let (again, loaded) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
         assert_eq!(loaded, 1);
         assert_eq!(call(&again, "ListKeys", json!({})).await["Keys"], keys["Keys"]);
+    }
+
+    #[tokio::test]
+    async fn when_the_disk_cannot_be_read_back_failed_changes_stay_pending_until_a_commit_succeeds() {
+        let backend = Arc::new(Counting::default());
+        let (kms, _) = Kms::with_storage(Clock::new(), backend.clone()).unwrap();
+        backend.fail.store(true, Ordering::SeqCst);
+        backend.unreadable.store(true, Ordering::SeqCst);
+        assert!(kms
+            .call(RequestContext::default(), "CreateKey", json!({}))
+            .await
+            .is_err());
+        let health = kms.health();
+        assert_eq!(health["status"], "degraded", "{health}");
+        assert_eq!(health["storage"]["unsavedRecords"], 1, "{health}");
+        // Reads answer from memory, which holds the change.
+        assert_eq!(
+            call(&kms, "ListKeys", json!({})).await["Keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        backend.fail.store(false, Ordering::SeqCst);
+        backend.unreadable.store(false, Ordering::SeqCst);
+        call(&kms, "CreateKey", json!({})).await;
+        assert_eq!(kms.health()["status"], "ok");
+        assert_eq!(backend.records.lock().unwrap().len(), 2, "both keys reached the disk");
     }
 
     #[tokio::test]

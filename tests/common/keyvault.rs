@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use azure_core::credentials::{AccessToken, Secret as TokenSecret, TokenCredential, TokenRequestOptions};
 use azure_core::error::ErrorKind;
-use azure_core::http::{ClientOptions, Transport};
+use azure_core::http::{ClientOptions, FixedRetryOptions, RetryOptions, Transport};
 use azure_core::time::{Duration, OffsetDateTime};
 use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 
 /// Any token will do; records the scopes the SDK asked for (from the challenge).
 #[derive(Debug, Default)]
@@ -63,6 +64,39 @@ pub fn hsm_client(server: &trent::Server, name: &str) -> KeyClient {
     let host = format!("{name}.managedhsm.localhost");
     let port = server.keyvault_tls_addr().expect("https listener").port();
     key_client_for(server, &format!("https://{host}:{port}"), &[&host])
+}
+
+/// A `SecretClient` for `endpoint` (`https://localhost:port`), trusting only `ca_pem` (for a trent binary, whose
+/// CA is read from its file). It retries as the SDK does by default (500, 503, 429, …), three times, but 50 ms
+/// apart instead of seconds, so tests of failing disks stay quick.
+pub fn secret_client_at(endpoint: &str, ca_pem: &str) -> SecretClient {
+    let ca = reqwest013::Certificate::from_pem(ca_pem.as_bytes()).expect("CA parses");
+    let http = reqwest013::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .expect("client builds");
+    let options = SecretClientOptions {
+        client_options: ClientOptions {
+            transport: Some(Transport::new(Arc::new(http))),
+            retry: RetryOptions::fixed(FixedRetryOptions {
+                delay: Duration::milliseconds(50),
+                max_retries: 3,
+                max_total_elapsed: Duration::seconds(10),
+            }),
+            ..Default::default()
+        },
+        verify_challenge_resource: Some(false),
+        ..Default::default()
+    };
+    SecretClient::new(endpoint, Arc::new(FakeCredential::default()), Some(options)).expect("client")
+}
+
+/// A `SecretClient` for the default vault of an in-process server.
+pub fn secret_client(server: &trent::Server) -> SecretClient {
+    secret_client_at(
+        &server.keyvault_tls_endpoint(),
+        &server.ca_certificate_pem().expect("generated CA"),
+    )
 }
 
 /// (HTTP status, error code, message) of a failed SDK call.

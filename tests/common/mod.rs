@@ -8,6 +8,21 @@ use aws_sdk_kms::config::Region;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::Client;
 
+/// A fresh directory path under the system temp dir (not created; removed with everything in it when dropped).
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        TempDir(std::env::temp_dir().join(unique(&format!("trent-{name}"))))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Starts a server on ephemeral ports.
 pub async fn server() -> trent::Server {
     trent::Server::start(trent::Config::ephemeral())

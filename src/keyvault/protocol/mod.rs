@@ -72,9 +72,7 @@ pub async fn serve(State(kv): State<Arc<KeyVault>>, request: Request) -> Respons
     };
     // Purges on the clock can change state even when the request fails: persist either way, before answering.
     if let Err(e) = kv.persist().await {
-        return error_response(&KeyVaultError::Internal(format!(
-            "trent could not persist the change: {e}"
-        )));
+        return error_response(&KeyVaultError::Internal(crate::storage::unsaved_message(&e)));
     }
     response
 }
