@@ -37,6 +37,8 @@ pub struct Config {
     pub control_token: Option<String>,
     /// How long a client may take to send a request's headers (idle keep-alive connections close after it too).
     pub header_read_timeout: std::time::Duration,
+    /// How long a request body may go without sending a byte (the body is refused and the connection closed after).
+    pub body_read_timeout: std::time::Duration,
     /// How many connections all clients together may hold open, across every listener.
     pub max_connections: usize,
 }
@@ -58,6 +60,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             control_token: None,
             header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
             max_connections: 768,
         }
     }

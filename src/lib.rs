@@ -105,7 +105,11 @@ impl Server {
         server.kms = kms_service.clone();
         server.keyvault = keyvault_service.clone();
 
-        let limits = http::Limits::new(config.header_read_timeout, config.max_connections);
+        let limits = http::Limits::new(
+            config.header_read_timeout,
+            config.body_read_timeout,
+            config.max_connections,
+        );
         let guard = std::sync::Arc::new(http::guard::Guard {
             allowed_hosts: config
                 .allowed_hosts

@@ -76,7 +76,12 @@ struct Cli {
     #[arg(long, env = "TRENT_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout: u64,
 
-    /// Most connections open at once, across every listener (keep it below the descriptor limit).
+    /// Seconds a request body may go without sending a byte before it is refused and the connection closed.
+    #[arg(long, env = "TRENT_BODY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+
+    /// Most connections open at once, across every listener; lowered to fit under the descriptor limit (whose soft
+    /// value trent raises to the hard one at start).
     #[arg(long, env = "TRENT_MAX_CONNECTIONS", default_value_t = 768, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
 
@@ -151,7 +156,8 @@ async fn main() -> std::process::ExitCode {
         allowed_hosts: cli.allow_hosts,
         control_token: cli.control_token.filter(|t| !t.is_empty()),
         header_read_timeout: std::time::Duration::from_secs(cli.header_timeout),
-        max_connections: cli.max_connections as usize,
+        body_read_timeout: std::time::Duration::from_secs(cli.body_timeout),
+        max_connections: connection_budget(cli.max_connections as usize),
     };
     let started = std::time::Instant::now();
     let server = match trent::Server::start(config).await {
@@ -166,6 +172,32 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     server.stop().await;
     std::process::ExitCode::SUCCESS
+}
+
+/// Descriptors kept for everything but client connections: listeners, the data directory, the CA file, logs.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// Raises the soft descriptor limit to the hard one where the system allows, and returns `requested` lowered (with a
+/// warning) so that the connections fit under it: a flood of connections then meets the cap, not EMFILE.
+fn connection_budget(requested: usize) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the descriptor limit; assuming 1024");
+            1024
+        }
+    };
+    let most = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(1)).unwrap_or(usize::MAX);
+    if requested > most {
+        tracing::warn!(
+            requested,
+            descriptor_limit = limit,
+            max_connections = most,
+            "--max-connections lowered to fit under the descriptor limit"
+        );
+        return most;
+    }
+    requested
 }
 
 async fn shutdown_signal() {

@@ -449,7 +449,8 @@ async fn control_health_reset_dump() {
     assert_eq!(
         health,
         json!({"status": "ok", "service": "keyvault", "secrets": 1, "versions": 2, "deleted": 1,
-               "keys": 0, "keyVersions": 0, "deletedKeys": 0})
+               "keys": 0, "keyVersions": 0, "deletedKeys": 0,
+               "storage": {"status": "ok", "durable": false}})
     );
     let dump = body(client.get(url(&server, "/_parlel/dump")).send().await.unwrap()).await;
     assert_eq!(dump["secrets"], json!(["c1"]));

@@ -17,11 +17,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -41,7 +42,7 @@ pub trait Control: Send + Sync + 'static {
     /// Replaces the whole state with a `trent-state` document, atomically: the document is parsed and validated
     /// completely first, and on any error nothing changes. The error says what is wrong. With a data directory the
     /// disk contents are replaced in one transaction. Blocking, like [`Control::reset`].
-    fn import(&self, document: Value) -> Result<(), String>;
+    fn import(&self, document: &[u8]) -> Result<(), String>;
 }
 
 /// The `format` member of every state document.
@@ -61,27 +62,56 @@ pub fn state_document(service: &str, state: Value) -> Value {
     })
 }
 
-/// Checks the envelope of a state document meant for `service` and returns its `state` member.
-pub fn state_of_document(service: &str, document: Value) -> Result<Value, String> {
-    let Value::Object(mut obj) = document else {
-        return Err("the state document must be a JSON object".to_string());
+/// Checks the envelope of a state document meant for `service` and returns its `state` member, unparsed: the
+/// service parses it straight into its typed state, so an import never builds a JSON tree of the document (memory
+/// stays a small multiple of its size, whatever the document holds).
+pub fn state_of_document<'a>(service: &str, document: &'a [u8]) -> Result<&'a RawValue, String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        format: Option<Value>,
+        version: Option<Value>,
+        service: Option<Value>,
+        #[serde(borrow)]
+        state: Option<&'a RawValue>,
+    }
+    let envelope: Envelope = match serde_json::from_slice(document) {
+        Ok(envelope) => envelope,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err("the state document must be a JSON object".to_string())
+        }
+        Err(e) => return Err(format!("the body is not JSON: {e}")),
     };
-    match obj.get("format") {
+    match &envelope.format {
         Some(Value::String(f)) if f == STATE_FORMAT => {}
         Some(other) => return Err(format!("\"format\" is {other}, expected \"{STATE_FORMAT}\"")),
         None => return Err(format!("\"format\" is missing, expected \"{STATE_FORMAT}\"")),
     }
-    match obj.get("version") {
+    match &envelope.version {
         Some(v) if v.as_u64() == Some(STATE_VERSION) => {}
         Some(other) => return Err(format!("\"version\" is {other}, expected {STATE_VERSION}")),
         None => return Err(format!("\"version\" is missing, expected {STATE_VERSION}")),
     }
-    match obj.get("service") {
+    match &envelope.service {
         Some(Value::String(s)) if s == service => {}
         Some(other) => return Err(format!("\"service\" is {other}, expected \"{service}\"")),
         None => return Err(format!("\"service\" is missing, expected \"{service}\"")),
     }
-    obj.remove("state").ok_or_else(|| "\"state\" is missing".to_string())
+    envelope.state.ok_or_else(|| "\"state\" is missing".to_string())
+}
+
+/// The control routes' shared state: the service, and the one import it runs at a time.
+struct Routes<S> {
+    service: Arc<S>,
+    importing: Arc<tokio::sync::Semaphore>,
+}
+
+impl<S> Clone for Routes<S> {
+    fn clone(&self) -> Self {
+        Routes {
+            service: self.service.clone(),
+            importing: self.importing.clone(),
+        }
+    }
 }
 
 /// Routes `/_parlel/{health,reset,dump,clock,export,import}` to `service`.
@@ -92,11 +122,12 @@ pub fn routes<S: Control>(service: Arc<S>) -> Router {
         .route("/_parlel/dump", get(dump::<S>))
         .route("/_parlel/clock", get(clock_get::<S>).post(clock_set::<S>))
         .route("/_parlel/export", get(export::<S>))
-        .route(
-            "/_parlel/import",
-            post(import::<S>).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-        )
-        .with_state(service)
+        .with_state(service.clone())
+        .route("/_parlel/import", post(import::<S>))
+        .with_state(Routes {
+            service,
+            importing: Arc::new(tokio::sync::Semaphore::new(1)),
+        })
 }
 
 async fn health<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
@@ -130,11 +161,35 @@ async fn export<S: Control>(State(s): State<Arc<S>>) -> Json<Value> {
     Json(s.export())
 }
 
-async fn import<S: Control>(State(s): State<Arc<S>>, body: axum::body::Bytes) -> Response {
-    let result = match serde_json::from_slice::<Value>(&body) {
-        Ok(document) => blocking(move || s.import(document)).await,
-        Err(e) => Err(format!("the body is not JSON: {e}")),
+/// One import at a time per service, refused (429) while another runs, before its body is read: at most one
+/// document of at most [`IMPORT_BODY_LIMIT`] bytes is in memory, parsed once into the typed state.
+async fn import<S: Control>(State(routes): State<Routes<S>>, request: axum::extract::Request) -> Response {
+    let Ok(permit) = routes.importing.clone().try_acquire_owned() else {
+        let body = serde_json::json!({ "error": {
+            "code": "Conflict",
+            "message": "another import is running on this service; retry when it has finished",
+        } });
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(body)).into_response();
     };
+    let body = match axum::body::to_bytes(request.into_body(), IMPORT_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e) => {
+            if crate::http::body_too_large(&e) {
+                let body = serde_json::json!({ "error": {
+                    "code": "RequestEntityTooLarge",
+                    "message": format!("the state document exceeds {IMPORT_BODY_LIMIT} bytes"),
+                } });
+                return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
+            }
+            return bad_request(format!("the body could not be read: {e}"));
+        }
+    };
+    let s = routes.service.clone();
+    let result = blocking(move || {
+        let _permit = permit;
+        s.import(&body)
+    })
+    .await;
     match result {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "imported": true })).into_response(),
         Err(message) => bad_request(message),

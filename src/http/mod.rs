@@ -57,6 +57,11 @@ where
         .layer(TraceLayer::new_for_http())
 }
 
+/// Whether reading a body failed because it exceeds the limit (rather than stalling or breaking off).
+pub fn body_too_large(e: &axum::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|inner| inner.is::<http_body_util::LengthLimitError>())
+}
+
 /// Binds `addr` (port 0 picks a free one) and returns the listener with its real address.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr).await?;
@@ -70,14 +75,18 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 #[derive(Debug)]
 pub struct Limits {
     pub header_read_timeout: Duration,
+    /// The longest a request body may go without a byte: a body that stalls fails to read (the service answers
+    /// its "could not read the body" error) and the connection closes.
+    pub body_read_timeout: Duration,
     pub connections: Arc<Semaphore>,
     pub max_connections: usize,
 }
 
 impl Limits {
-    pub fn new(header_read_timeout: Duration, max_connections: usize) -> Arc<Limits> {
+    pub fn new(header_read_timeout: Duration, body_read_timeout: Duration, max_connections: usize) -> Arc<Limits> {
         Arc::new(Limits {
             header_read_timeout,
+            body_read_timeout,
             connections: Arc::new(Semaphore::new(max_connections.max(1))),
             max_connections: max_connections.max(1),
         })
@@ -85,6 +94,12 @@ impl Limits {
 }
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A request body that fails once it goes `timeout` without a frame (nginx's `client_body_timeout`).
+fn timed_body(body: hyper::body::Incoming, timeout: Duration) -> axum::body::Body {
+    axum::body::Body::new(tower_http::timeout::TimeoutBody::new(timeout, body))
+}
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `router` on `listener` until `shutdown` — plain HTTP/1.1 and h2c, or TLS (HTTP/1.1 and h2 by ALPN) with
@@ -119,6 +134,7 @@ pub async fn serve(
                 };
                 let (router, tls, watcher, stopping) = (router.clone(), tls.clone(), graceful.watcher(), shutdown.clone());
                 let timeout = limits.header_read_timeout;
+                let body_timeout = limits.body_read_timeout;
                 tokio::spawn(async move {
                     let _permit = permit;
                     // A client that connects and sends nothing is closed after the header timeout too (hyper's own
@@ -137,10 +153,15 @@ pub async fn serve(
                     }
                     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     builder.http1().timer(TokioTimer::new()).header_read_timeout(timeout);
-                    builder.http2().timer(TokioTimer::new());
+                    // HTTP/2: pings find peers that went away without closing (each stream's body has the body timeout).
+                    builder
+                        .http2()
+                        .timer(TokioTimer::new())
+                        .keep_alive_interval(Some(H2_KEEP_ALIVE_INTERVAL))
+                        .keep_alive_timeout(timeout);
                     let Some(acceptor) = tls else {
                         let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                            router.clone().oneshot(request.map(axum::body::Body::new))
+                            router.clone().oneshot(request.map(|body| timed_body(body, body_timeout)))
                         });
                         if let Err(e) = watcher.watch(builder.serve_connection(TokioIo::new(tcp), service)).await {
                             tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -165,7 +186,7 @@ pub async fn serve(
                     };
                     let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
                         request.extensions_mut().insert(tls::TlsConnection);
-                        router.clone().oneshot(request.map(axum::body::Body::new))
+                        router.clone().oneshot(request.map(|body| timed_body(body, body_timeout)))
                     });
                     if let Err(e) = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await {
                         tracing::debug!(%peer, error = %e, "TLS connection ended with an error");

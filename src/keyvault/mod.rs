@@ -309,7 +309,7 @@ impl Control for KeyVault {
         crate::http::control::state_document("keyvault", document)
     }
 
-    fn import(&self, document: Value) -> Result<(), String> {
+    fn import(&self, document: &[u8]) -> Result<(), String> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct State {
@@ -318,7 +318,7 @@ impl Control for KeyVault {
             service: Option<vault::ServiceRecord>,
         }
         let state = crate::http::control::state_of_document("keyvault", document)?;
-        let state: State = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
+        let state: State = serde_json::from_str(state.get()).map_err(|e| format!("\"state\" is malformed: {e}"))?;
         for (vault, v) in &state.vaults {
             v.check().map_err(|e| format!("vault \"{vault}\": {e}"))?;
         }

@@ -774,13 +774,13 @@ mod tests {
         let id = created["CustomKeyStoreId"].as_str().unwrap_or_default().to_string();
         let document = kms.export();
         let fresh = Kms::new(Clock::new());
-        fresh.import(document.clone()).unwrap();
+        fresh.import(&serde_json::to_vec(&document).unwrap()).unwrap();
         let listed = call(&fresh, "DescribeCustomKeyStores", json!({"CustomKeyStoreId": id})).await;
         assert_eq!(listed["CustomKeyStores"][0]["CustomKeyStoreName"], "xks");
 
         let mut bad = document;
         bad["state"]["regions"]["000000000000/us-east-1"]["custom_key_stores"][&id]["id"] = json!("cks-0");
-        let err = fresh.import(bad).unwrap_err();
+        let err = fresh.import(&serde_json::to_vec(&bad).unwrap()).unwrap_err();
         assert!(err.contains("holds store"), "{err}");
     }
 }

@@ -992,7 +992,7 @@ mod tests {
         let document = kms.export();
         assert!(!document.to_string().contains(&b64.encode(&material)));
         let copy = Kms::new(Clock::new());
-        copy.import(document.clone()).unwrap();
+        copy.import(&serde_json::to_vec(&document).unwrap()).unwrap();
         let described = call(&copy, "DescribeKey", json!({"KeyId": key})).await;
         assert_eq!(described["KeyMetadata"]["KeyState"], "PendingImport");
         import(copy.clone(), material, json!({})).await;
@@ -1003,11 +1003,17 @@ mod tests {
         let mut bad = document.clone();
         let records = &mut bad["state"]["regions"]["000000000000/us-east-1"]["keys"][&key]["import"];
         records["versions"] = json!([]);
-        assert!(copy.import(bad).unwrap_err().contains("imported key material records"));
+        assert!(copy
+            .import(&serde_json::to_vec(&bad).unwrap())
+            .unwrap_err()
+            .contains("imported key material records"));
         let mut bad = document;
         let records = &mut bad["state"]["regions"]["000000000000/us-east-1"]["keys"][&key]["import"];
         records["versions"][0]["key_material_id"] = json!("nope");
-        assert!(copy.import(bad).unwrap_err().contains("64 lowercase hex"));
+        assert!(copy
+            .import(&serde_json::to_vec(&bad).unwrap())
+            .unwrap_err()
+            .contains("64 lowercase hex"));
     }
 
     #[test]

@@ -293,9 +293,9 @@ impl Control for Kms {
         crate::http::control::state_document("kms", state)
     }
 
-    fn import(&self, document: Value) -> Result<(), String> {
+    fn import(&self, document: &[u8]) -> Result<(), String> {
         let state = crate::http::control::state_of_document("kms", document)?;
-        let mut store: Store = serde_json::from_value(state).map_err(|e| format!("\"state\" is malformed: {e}"))?;
+        let mut store: Store = serde_json::from_str(state.get()).map_err(|e| format!("\"state\" is malformed: {e}"))?;
         store.check_and_rebuild()?;
         self.storage.replace(&self.store, store).map_err(|e| e.to_string())
     }

@@ -639,7 +639,7 @@ mod tests {
         .await;
         let document = kms.export();
         let fresh = Kms::new(Clock::new());
-        fresh.import(document.clone()).unwrap();
+        fresh.import(&serde_json::to_vec(&document).unwrap()).unwrap();
         let replica = fresh
             .call(ctx("eu-west-1"), "DescribeKey", json!({"KeyId": key_id}))
             .await
@@ -656,7 +656,7 @@ mod tests {
         let mut moved = eu.clone();
         moved["keys"][&key_id]["region"] = json!("ap-south-1");
         regions.insert("000000000000/ap-south-1".into(), moved);
-        let err = fresh.import(bad).unwrap_err();
+        let err = fresh.import(&serde_json::to_vec(&bad).unwrap()).unwrap_err();
         assert!(err.contains("does not name"), "{err}");
     }
 
@@ -714,12 +714,12 @@ mod tests {
         };
         // Awaiting its material: the state document holds no material for the replica and reads back.
         let fresh = Kms::new(Clock::new());
-        fresh.import(kms.export()).unwrap();
+        fresh.import(&serde_json::to_vec(&kms.export()).unwrap()).unwrap();
         assert_eq!(described(fresh.clone()).await, "PendingImport");
         import(ctx("eu-west-1")).await;
         assert_eq!(described(kms.clone()).await, "Enabled");
         let fresh = Kms::new(Clock::new());
-        fresh.import(kms.export()).unwrap();
+        fresh.import(&serde_json::to_vec(&kms.export()).unwrap()).unwrap();
         assert_eq!(described(fresh).await, "Enabled");
     }
 

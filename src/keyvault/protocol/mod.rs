@@ -123,10 +123,12 @@ async fn handle(kv: &KeyVault, request: Request) -> Result<Reply, KeyVaultError>
 }
 
 async fn read_body(body: Body) -> Result<bytes::Bytes, KeyVaultError> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        KeyVaultError::PayloadTooLarge(format!(
-            "The request body could not be read or exceeds {MAX_BODY_BYTES} bytes."
-        ))
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|e| {
+        if crate::http::body_too_large(&e) {
+            KeyVaultError::PayloadTooLarge(format!("The request body exceeds {MAX_BODY_BYTES} bytes."))
+        } else {
+            KeyVaultError::BadParameter(format!("The request body could not be read: {e}."))
+        }
     })
 }
 
