@@ -197,7 +197,10 @@ async fn binary_under_ulimit(ulimit: &str) -> (u64, String) {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("http://127.0.0.1:{port}/_parlel/health")).await.is_err() {
+    while reqwest::get(format!("http://127.0.0.1:{port}/_parlel/health"))
+        .await
+        .is_err()
+    {
         assert!(std::time::Instant::now() < deadline, "the binary did not come up");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -226,6 +229,9 @@ async fn the_connection_cap_fits_under_the_descriptor_limit() {
     assert!(!log.contains("lowered"), "{log}");
     let (soft, log) = binary_under_ulimit("ulimit -n 300").await;
     assert_eq!(soft, 300);
-    assert!(log.contains("--max-connections lowered to fit under the descriptor limit"), "{log}");
+    assert!(
+        log.contains("--max-connections lowered to fit under the descriptor limit"),
+        "{log}"
+    );
     assert!(log.contains("max_connections=236"), "{log}");
 }

@@ -371,6 +371,15 @@ fn length_errors(len: i64, min: Option<i64>, max: Option<i64>, mut push: impl Fn
     }
 }
 
+/// AWS's message for a top-level member that must be present: what the front end answers for a member the model
+/// leaves optional but the operation needs (Decrypt's `CiphertextBlob`).
+pub fn missing_member_message(member: &str) -> String {
+    format!(
+        "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+        child_path("", member)
+    )
+}
+
 /// AWS names members in validation messages in lowerCamelCase, nested with dots.
 fn child_path(parent: &str, member: &str) -> String {
     let mut chars = member.chars();

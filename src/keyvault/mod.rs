@@ -119,9 +119,15 @@ impl KeyVault {
         Ok(self.release_identity.get_or_init(|| Arc::new(made)).clone())
     }
 
-    /// The key that seals key backups (made and persisted on first use).
+    /// The key that seals key backups (made and persisted on first use: call it only to seal a backup).
     pub fn backup_key(&self) -> Vec<u8> {
         self.lock().backup_key()
+    }
+
+    /// The backup sealing key if one was ever made (a restore before any backup cannot hold one of ours, and must
+    /// not make one).
+    pub fn existing_backup_key(&self) -> Option<Vec<u8>> {
+        self.lock().service_record().map(|record| record.backup_key.0.clone())
     }
 }
 

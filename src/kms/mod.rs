@@ -211,7 +211,17 @@ impl AwsJsonService for Kms {
 
 /// Reads a typed request from the (already model-validated) input document.
 pub(crate) fn request<T: DeserializeOwned>(input: Value) -> Result<T, KmsError> {
-    serde_json::from_value(input).map_err(|e| KmsError::Serialization(format!("Invalid request: {e}")))
+    serde_json::from_value(input).map_err(|e| {
+        // A member the model leaves optional but the operation needs: AWS's validation answer, not a parse error.
+        let text = e.to_string();
+        match text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+        {
+            Some((member, _)) => KmsError::Validation(model::missing_member_message(member)),
+            None => KmsError::Serialization(format!("Invalid request: {text}")),
+        }
+    })
 }
 
 /// Writes a typed response.

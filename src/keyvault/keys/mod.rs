@@ -398,6 +398,8 @@ pub fn get_key_versions(cx: &Cx, name: &str, args: &ListArgs) -> Answer<ListResu
 /// `POST /keys/{name}/backup` — BackupKey: every version in one blob, sealed with the service's backup key.
 pub fn backup_key(cx: &Cx, name: &str) -> Answer<ValueResult> {
     check_name(name)?;
+    // The sealing key is made on the first backup of a key that exists, never by a failed one.
+    cx.with_vault(|vault| vault.keys.get(name).map(|_| ()))?;
     let key = cx.kv.backup_key();
     cx.with_vault(|vault| {
         let record = vault.keys.get(name)?;
@@ -410,13 +412,17 @@ pub fn backup_key(cx: &Cx, name: &str) -> Answer<ValueResult> {
 /// `POST /keys/restore` — RestoreKey: the key with all its versions, ids and dates, from a backup blob.
 pub fn restore_key(cx: &Cx, params: KeyRestoreParameters) -> Answer<KeyBundle> {
     let blob = params.value.ok_or_else(|| bad("The parameter 'value' is required."))?;
-    let key = cx.kv.backup_key();
     // The code (with its spaces) and message the service sends (JS recording
     // keys_client__restore_keys_and_recover_backups/recording_fails_to_restore_a_key_with_a_malformed_backup.json).
-    let record: KeyRecord = backup::open_wire(&key, &blob).map_err(|_| KeyVaultError::BadRequest {
-        code: "Malformed backup blob",
-        message: "Backup blob contains invalid or corrupt version.".to_string(),
-    })?;
+    // Before any backup was made there is no sealing key, so no blob can be one of ours.
+    let record: KeyRecord = cx
+        .kv
+        .existing_backup_key()
+        .and_then(|key| backup::open_wire(&key, &blob).ok())
+        .ok_or_else(|| KeyVaultError::BadRequest {
+            code: "Malformed backup blob",
+            message: "Backup blob contains invalid or corrupt version.".to_string(),
+        })?;
     cx.with_vault(|vault| {
         let name = record.name.clone();
         let latest = record.latest().map(|v| cx.target.object_id(KIND, &name, &v.version));
