@@ -16,6 +16,8 @@ pub mod check;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod init;
 pub mod keyvault;
