@@ -1,0 +1,3 @@
+#![no_main]
+// The body is trent::fuzzing::keyvault_rest: the stable bounded run in tests/fuzz.rs drives the same function.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| trent::fuzzing::keyvault_rest(data));
