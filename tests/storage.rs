@@ -25,19 +25,6 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-fn config(dir: &Path) -> trent::Config {
-    trent::Config {
-        data_dir: Some(dir.to_path_buf()),
-        ..trent::Config::ephemeral()
-    }
-}
-
-async fn start(dir: &Path) -> trent::Server {
-    trent::Server::start(config(dir))
-        .await
-        .expect("the server starts on the data directory")
-}
-
 fn vault_client(server: &trent::Server) -> SecretClient {
     common::keyvault::secret_client(server)
 }
@@ -91,7 +78,7 @@ async fn control(endpoint: &str, path: &str, body: Option<Value>) -> (u16, Value
 #[tokio::test]
 async fn every_kind_of_object_survives_a_restart() {
     let dir = common::TempDir::new("roundtrip");
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let kms_west = client_in(&server, "eu-west-1");
 
@@ -284,7 +271,7 @@ async fn every_kind_of_object_survives_a_restart() {
     server.stop().await;
 
     // ---- restart on the same directory ----
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let kms_west = client_in(&server, "eu-west-1");
     let vault = vault_client(&server);
@@ -458,7 +445,7 @@ async fn every_kind_of_object_survives_a_restart() {
     drop((kms, kms_west, vault));
     server.stop().await;
 
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
     let aliases = kms.list_aliases().key_id(&sym).send().await.unwrap();
@@ -486,7 +473,7 @@ async fn an_init_file_is_persisted_and_reapplied_idempotently() {
     .unwrap();
     let with_init = trent::Config {
         init: Some(init.clone()),
-        ..config(&dir.0)
+        ..common::data_dir_config(&dir.0)
     };
     let server = trent::Server::start(with_init.clone()).await.unwrap();
     let kms = client_in(&server, "us-east-1");
@@ -500,7 +487,7 @@ async fn an_init_file_is_persisted_and_reapplied_idempotently() {
     server.stop().await;
 
     // Without the init file: what it created is on disk.
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
     let aliases = kms.list_aliases().key_id(key).send().await.unwrap();
@@ -527,7 +514,7 @@ async fn an_init_file_is_persisted_and_reapplied_idempotently() {
 #[tokio::test]
 async fn reset_and_import_replace_what_is_on_disk() {
     let dir = common::TempDir::new("reset");
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
     let kept = common::symmetric_key(&kms).await;
@@ -547,7 +534,7 @@ async fn reset_and_import_replace_what_is_on_disk() {
     drop((kms, vault));
     server.stop().await;
 
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
     let keys: Vec<String> = kms
@@ -571,7 +558,7 @@ async fn reset_and_import_replace_what_is_on_disk() {
     assert_eq!(status, 200);
     drop((kms, vault));
     server.stop().await;
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     assert!(kms.list_keys().send().await.unwrap().keys().is_empty());
     drop(kms);
@@ -585,7 +572,7 @@ async fn reset_and_import_replace_what_is_on_disk() {
 async fn files_are_private_and_a_second_process_is_refused() {
     let root = common::TempDir::new("perms");
     let dir = root.0.join("nested").join("data");
-    let server = start(&dir).await;
+    let server = common::start_on(&dir).await;
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     let mut files = 0;
@@ -597,7 +584,7 @@ async fn files_are_private_and_a_second_process_is_refused() {
     assert_eq!(files, 2, "trent.redb and trent.lock");
 
     // Another server (in this process or another) on the same directory is refused, naming the holder.
-    let err = trent::Server::start(config(&dir))
+    let err = trent::Server::start(common::data_dir_config(&dir))
         .await
         .err()
         .expect("a second server is refused");
@@ -621,13 +608,13 @@ async fn files_are_private_and_a_second_process_is_refused() {
     server.stop().await;
 
     // Once the first one stopped, the directory opens again.
-    start(&dir).await.stop().await;
+    common::start_on(&dir).await.stop().await;
 }
 
 #[tokio::test]
 async fn a_newer_storage_format_is_refused_naming_both_versions() {
     let dir = common::TempDir::new("format");
-    start(&dir.0).await.stop().await;
+    common::start_on(&dir.0).await.stop().await;
     {
         let db = redb::Database::open(dir.0.join("trent.redb")).unwrap();
         let write = db.begin_write().unwrap();
@@ -640,7 +627,7 @@ async fn a_newer_storage_format_is_refused_naming_both_versions() {
         }
         write.commit().unwrap();
     }
-    let message = trent::Server::start(config(&dir.0))
+    let message = trent::Server::start(common::data_dir_config(&dir.0))
         .await
         .err()
         .expect("refused")
@@ -666,7 +653,7 @@ async fn a_newer_storage_format_is_refused_naming_both_versions() {
         }
         write.commit().unwrap();
     }
-    let message = trent::Server::start(config(&dir.0))
+    let message = trent::Server::start(common::data_dir_config(&dir.0))
         .await
         .err()
         .expect("refused")
@@ -900,7 +887,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_write() {
 async fn ten_thousand_keys_and_secrets_load_in_milliseconds() {
     const N: usize = 10_000;
     let dir = common::TempDir::new("scale");
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     let vault = vault_client(&server);
 
@@ -979,7 +966,7 @@ async fn ten_thousand_keys_and_secrets_load_in_milliseconds() {
         assert_eq!((kms_records, kv_records), (N, N));
     }
     let started = Instant::now();
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let elapsed = started.elapsed();
     println!("start-up with {N} keys and {N} secrets on disk: {elapsed:?}");
     let (_, health) = control(&server.kms_endpoint(), "health", None).await;

@@ -17,19 +17,6 @@ use serde_json::Value;
 
 const NEEDLE: &str = "needle-value-0123456789-abcdefghij";
 
-fn config(dir: &Path) -> trent::Config {
-    trent::Config {
-        data_dir: Some(dir.to_path_buf()),
-        ..trent::Config::ephemeral()
-    }
-}
-
-async fn start(dir: &Path) -> trent::Server {
-    trent::Server::start(config(dir))
-        .await
-        .expect("the server starts on the data directory")
-}
-
 fn secret(value: &str) -> azure_core::http::RequestContent<SetSecretParameters> {
     SetSecretParameters {
         value: Some(value.to_string()),
@@ -41,7 +28,7 @@ fn secret(value: &str) -> azure_core::http::RequestContent<SetSecretParameters> 
 
 /// Fills `dir` with 20 KMS keys and two secrets (`needle`, whose value is [`NEEDLE`], and `other`), then stops.
 async fn populated(dir: &Path) -> Vec<String> {
-    let server = start(dir).await;
+    let server = common::start_on(dir).await;
     let kms = client_in(&server, "us-east-1");
     let mut keys = Vec::new();
     for _ in 0..20 {
@@ -334,7 +321,7 @@ async fn check_passes_a_healthy_directory_and_a_format_1_directory_is_migrated()
     let (code, report) = check(&dir.0, None);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("format: 1"), "{report}");
-    let server = start(&dir.0).await;
+    let server = common::start_on(&dir.0).await;
     let kms = client_in(&server, "us-east-1");
     assert_eq!(kms.list_keys().send().await.unwrap().keys().len(), keys.len());
     drop(kms);
@@ -351,7 +338,7 @@ async fn check_passes_a_healthy_directory_and_a_format_1_directory_is_migrated()
 /// retries leave no phantom keys), serve reads from memory and report the degraded state; once `recover` runs, the
 /// next writes succeed, health is ok again, and a restart shows exactly the acknowledged changes.
 async fn degrade_and_recover(dir: &Path, fail: impl FnOnce(), recover: impl FnOnce()) {
-    let server = start(dir).await;
+    let server = common::start_on(dir).await;
     // The SDK's standard retries (3 attempts), with short backoffs.
     let kms = aws_sdk_kms::Client::from_conf(
         client_in(&server, "us-east-1")
@@ -414,7 +401,7 @@ async fn degrade_and_recover(dir: &Path, fail: impl FnOnce(), recover: impl FnOn
     drop((kms, vault));
     server.stop().await;
 
-    let server = start(dir).await;
+    let server = common::start_on(dir).await;
     let kms = client_in(&server, "us-east-1");
     let mut keys: Vec<String> = kms
         .list_keys()
@@ -482,7 +469,7 @@ async fn a_full_disk_degrades_both_services_until_space_returns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_immutable_database_file_degrades_both_services_until_it_is_writable() {
     let dir = TempDir::new("immutable");
-    start(&dir.0).await.stop().await;
+    common::start_on(&dir.0).await.stop().await;
     let file = dir.0.join("trent.redb");
     let chattr = |flag: &str| {
         Command::new("chattr")

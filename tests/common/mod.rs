@@ -23,6 +23,21 @@ impl Drop for TempDir {
     }
 }
 
+/// Ephemeral ports, with state kept in the data directory `dir`.
+pub fn data_dir_config(dir: &std::path::Path) -> trent::Config {
+    trent::Config {
+        data_dir: Some(dir.to_path_buf()),
+        ..trent::Config::ephemeral()
+    }
+}
+
+/// Starts a server on ephemeral ports with its state in the data directory `dir`.
+pub async fn start_on(dir: &std::path::Path) -> trent::Server {
+    trent::Server::start(data_dir_config(dir))
+        .await
+        .expect("the server starts on the data directory")
+}
+
 /// Starts a server on ephemeral ports.
 pub async fn server() -> trent::Server {
     trent::Server::start(trent::Config::ephemeral())
