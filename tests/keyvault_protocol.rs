@@ -220,19 +220,12 @@ async fn wire_shapes_errors_and_headers() {
         assert!(resp.headers().contains_key("x-ms-request-id"));
         assert_eq!(body(resp).await["error"]["code"], "MethodNotAllowed");
     }
-    // Certificates: 501 in the Key Vault envelope, naming the operation.
-    for (method, path) in [
-        (reqwest::Method::GET, "/certificates?api-version=7.4"),
-        (reqwest::Method::POST, "/certificates/c/create?api-version=7.4"),
-        (reqwest::Method::GET, "/certificates/c?api-version=7.4"),
-        (reqwest::Method::GET, "/deletedcertificates?api-version=7.4"),
-    ] {
-        let resp = send(method, path).await.unwrap();
-        assert_eq!(resp.status(), 501, "{path}");
-        let b = body(resp).await;
-        assert_eq!(b["error"]["code"], "NotImplemented");
-        assert!(b["error"]["message"].as_str().unwrap().contains("not supported"));
-    }
+    // Certificates route like the other planes: an unknown certificate is the service's 404.
+    let resp = send(reqwest::Method::GET, "/certificates/c?api-version=7.4")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(body(resp).await["error"]["code"], "CertificateNotFound");
     // 404 wording.
     let resp = send(reqwest::Method::GET, "/secrets/nope?api-version=7.4")
         .await
@@ -450,6 +443,7 @@ async fn control_health_reset_dump() {
         health,
         json!({"status": "ok", "service": "keyvault", "secrets": 1, "versions": 2, "deleted": 1,
                "keys": 0, "keyVersions": 0, "deletedKeys": 0,
+               "certificates": 0, "certificateVersions": 0, "deletedCertificates": 0,
                "storage": {"status": "ok", "durable": false}})
     );
     let dump = body(client.get(url(&server, "/_parlel/dump")).send().await.unwrap()).await;

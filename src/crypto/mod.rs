@@ -11,6 +11,7 @@
 
 pub mod agreement;
 pub mod asym_encrypt;
+pub mod certificate;
 pub mod cipher;
 pub mod components;
 pub mod ed25519;

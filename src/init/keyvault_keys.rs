@@ -227,6 +227,7 @@ impl InitVaultKey {
             (Err(_), None) => return Err(format!("key {}: no material was generated", self.name)),
         };
         let record = KeyVersion {
+            managed: false,
             version,
             kty: self.kty,
             material,

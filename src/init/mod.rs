@@ -617,6 +617,7 @@ impl InitFile {
                 let added = vault.secrets.add_version(
                     &s.name,
                     VersionRecord {
+                        managed: false,
                         version: s.version.clone(),
                         value: s.value.clone(),
                         content_type: s.content_type.clone(),

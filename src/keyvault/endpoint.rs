@@ -119,9 +119,75 @@ pub enum Endpoint {
     RecoverDeletedKey {
         name: String,
     },
-    // certificates (routed, answered 501 until the plane exists)
-    Certificates {
-        operation_id: &'static str,
+    // certificates
+    GetCertificates,
+    GetCertificateContacts,
+    SetCertificateContacts,
+    DeleteCertificateContacts,
+    GetCertificateIssuers,
+    RestoreCertificate,
+    GetDeletedCertificates,
+    GetCertificate {
+        name: String,
+        version: Option<String>,
+    },
+    UpdateCertificate {
+        name: String,
+        version: Option<String>,
+    },
+    DeleteCertificate {
+        name: String,
+    },
+    GetCertificateIssuer {
+        name: String,
+    },
+    SetCertificateIssuer {
+        name: String,
+    },
+    UpdateCertificateIssuer {
+        name: String,
+    },
+    DeleteCertificateIssuer {
+        name: String,
+    },
+    CreateCertificate {
+        name: String,
+    },
+    ImportCertificate {
+        name: String,
+    },
+    BackupCertificate {
+        name: String,
+    },
+    GetCertificateVersions {
+        name: String,
+    },
+    GetCertificatePolicy {
+        name: String,
+    },
+    UpdateCertificatePolicy {
+        name: String,
+    },
+    GetCertificateOperation {
+        name: String,
+    },
+    UpdateCertificateOperation {
+        name: String,
+    },
+    DeleteCertificateOperation {
+        name: String,
+    },
+    MergeCertificate {
+        name: String,
+    },
+    GetDeletedCertificate {
+        name: String,
+    },
+    PurgeDeletedCertificate {
+        name: String,
+    },
+    RecoverDeletedCertificate {
+        name: String,
     },
 }
 
@@ -188,7 +254,33 @@ impl Endpoint {
             | GetDeletedSecret { .. }
             | PurgeDeletedSecret { .. }
             | RecoverDeletedSecret { .. } => Plane::Secrets,
-            Certificates { .. } => Plane::Certificates,
+            GetCertificates
+            | GetCertificateContacts
+            | SetCertificateContacts
+            | DeleteCertificateContacts
+            | GetCertificateIssuers
+            | RestoreCertificate
+            | GetDeletedCertificates
+            | GetCertificate { .. }
+            | UpdateCertificate { .. }
+            | DeleteCertificate { .. }
+            | GetCertificateIssuer { .. }
+            | SetCertificateIssuer { .. }
+            | UpdateCertificateIssuer { .. }
+            | DeleteCertificateIssuer { .. }
+            | CreateCertificate { .. }
+            | ImportCertificate { .. }
+            | BackupCertificate { .. }
+            | GetCertificateVersions { .. }
+            | GetCertificatePolicy { .. }
+            | UpdateCertificatePolicy { .. }
+            | GetCertificateOperation { .. }
+            | UpdateCertificateOperation { .. }
+            | DeleteCertificateOperation { .. }
+            | MergeCertificate { .. }
+            | GetDeletedCertificate { .. }
+            | PurgeDeletedCertificate { .. }
+            | RecoverDeletedCertificate { .. } => Plane::Certificates,
             _ => Plane::Keys,
         }
     }
@@ -236,7 +328,33 @@ impl Endpoint {
             GetDeletedKey { .. } => "GetDeletedKey",
             PurgeDeletedKey { .. } => "PurgeDeletedKey",
             RecoverDeletedKey { .. } => "RecoverDeletedKey",
-            Certificates { operation_id } => operation_id,
+            GetCertificates => "GetCertificates",
+            GetCertificateContacts => "GetCertificateContacts",
+            SetCertificateContacts => "SetCertificateContacts",
+            DeleteCertificateContacts => "DeleteCertificateContacts",
+            GetCertificateIssuers => "GetCertificateIssuers",
+            RestoreCertificate => "RestoreCertificate",
+            GetDeletedCertificates => "GetDeletedCertificates",
+            GetCertificate { .. } => "GetCertificate",
+            UpdateCertificate { .. } => "UpdateCertificate",
+            DeleteCertificate { .. } => "DeleteCertificate",
+            GetCertificateIssuer { .. } => "GetCertificateIssuer",
+            SetCertificateIssuer { .. } => "SetCertificateIssuer",
+            UpdateCertificateIssuer { .. } => "UpdateCertificateIssuer",
+            DeleteCertificateIssuer { .. } => "DeleteCertificateIssuer",
+            CreateCertificate { .. } => "CreateCertificate",
+            ImportCertificate { .. } => "ImportCertificate",
+            BackupCertificate { .. } => "BackupCertificate",
+            GetCertificateVersions { .. } => "GetCertificateVersions",
+            GetCertificatePolicy { .. } => "GetCertificatePolicy",
+            UpdateCertificatePolicy { .. } => "UpdateCertificatePolicy",
+            GetCertificateOperation { .. } => "GetCertificateOperation",
+            UpdateCertificateOperation { .. } => "UpdateCertificateOperation",
+            DeleteCertificateOperation { .. } => "DeleteCertificateOperation",
+            MergeCertificate { .. } => "MergeCertificate",
+            GetDeletedCertificate { .. } => "GetDeletedCertificate",
+            PurgeDeletedCertificate { .. } => "PurgeDeletedCertificate",
+            RecoverDeletedCertificate { .. } => "RecoverDeletedCertificate",
         }
     }
 
@@ -255,6 +373,16 @@ impl Endpoint {
                 | UpdateKeyRotationPolicy { .. }
                 | KeyOperation { .. }
                 | GetRandomBytes
+                | SetCertificateContacts
+                | RestoreCertificate
+                | UpdateCertificate { .. }
+                | SetCertificateIssuer { .. }
+                | UpdateCertificateIssuer { .. }
+                | CreateCertificate { .. }
+                | ImportCertificate { .. }
+                | UpdateCertificatePolicy { .. }
+                | UpdateCertificateOperation { .. }
+                | MergeCertificate { .. }
         )
     }
 }
@@ -441,79 +569,107 @@ fn deleted_keys(method: &str, rest: &[String]) -> Route {
     }
 }
 
-fn cert(operation_id: &'static str) -> Endpoint {
-    Endpoint::Certificates { operation_id }
-}
-
 fn certificates(method: &str, rest: &[String]) -> Route {
+    use Endpoint::*;
+    let n = |s: &String| s.clone();
     match rest {
-        [] => pick(method, vec![("GET", cert("GetCertificates"))]),
+        [] => pick(method, vec![("GET", GetCertificates)]),
         [w] if is(w, "contacts") => pick(
             method,
             vec![
-                ("GET", cert("GetCertificateContacts")),
-                ("PUT", cert("SetCertificateContacts")),
-                ("DELETE", cert("DeleteCertificateContacts")),
+                ("GET", GetCertificateContacts),
+                ("PUT", SetCertificateContacts),
+                ("DELETE", DeleteCertificateContacts),
             ],
         ),
-        [w] if is(w, "issuers") => pick(method, vec![("GET", cert("GetCertificateIssuers"))]),
-        [w] if is(w, "restore") && method == "POST" => Ok(cert("RestoreCertificate")),
-        [_] => pick(
+        [w] if is(w, "issuers") => pick(method, vec![("GET", GetCertificateIssuers)]),
+        [w] if is(w, "restore") && method == "POST" => Ok(RestoreCertificate),
+        [name] => pick(
             method,
             vec![
-                ("GET", cert("GetCertificate")),
-                ("PATCH", cert("UpdateCertificate")),
-                ("DELETE", cert("DeleteCertificate")),
+                (
+                    "GET",
+                    GetCertificate {
+                        name: n(name),
+                        version: None,
+                    },
+                ),
+                (
+                    "PATCH",
+                    UpdateCertificate {
+                        name: n(name),
+                        version: None,
+                    },
+                ),
+                ("DELETE", DeleteCertificate { name: n(name) }),
             ],
         ),
-        [w, _] if is(w, "issuers") => pick(
+        [w, name] if is(w, "issuers") => pick(
             method,
             vec![
-                ("GET", cert("GetCertificateIssuer")),
-                ("PUT", cert("SetCertificateIssuer")),
-                ("PATCH", cert("UpdateCertificateIssuer")),
-                ("DELETE", cert("DeleteCertificateIssuer")),
+                ("GET", GetCertificateIssuer { name: n(name) }),
+                ("PUT", SetCertificateIssuer { name: n(name) }),
+                ("PATCH", UpdateCertificateIssuer { name: n(name) }),
+                ("DELETE", DeleteCertificateIssuer { name: n(name) }),
             ],
         ),
-        [_, w] if is(w, "create") => pick(method, vec![("POST", cert("CreateCertificate"))]),
-        [_, w] if is(w, "import") => pick(method, vec![("POST", cert("ImportCertificate"))]),
-        [_, w] if is(w, "backup") => pick(method, vec![("POST", cert("BackupCertificate"))]),
-        [_, w] if is(w, "versions") => pick(method, vec![("GET", cert("GetCertificateVersions"))]),
-        [_, w] if is(w, "policy") => pick(
+        [name, w] if is(w, "create") => pick(method, vec![("POST", CreateCertificate { name: n(name) })]),
+        [name, w] if is(w, "import") => pick(method, vec![("POST", ImportCertificate { name: n(name) })]),
+        [name, w] if is(w, "backup") => pick(method, vec![("POST", BackupCertificate { name: n(name) })]),
+        [name, w] if is(w, "versions") => pick(method, vec![("GET", GetCertificateVersions { name: n(name) })]),
+        [name, w] if is(w, "policy") => pick(
             method,
             vec![
-                ("GET", cert("GetCertificatePolicy")),
-                ("PATCH", cert("UpdateCertificatePolicy")),
+                ("GET", GetCertificatePolicy { name: n(name) }),
+                ("PATCH", UpdateCertificatePolicy { name: n(name) }),
             ],
         ),
-        [_, w] if is(w, "pending") => pick(
+        [name, w] if is(w, "pending") => pick(
             method,
             vec![
-                ("GET", cert("GetCertificateOperation")),
-                ("PATCH", cert("UpdateCertificateOperation")),
-                ("DELETE", cert("DeleteCertificateOperation")),
+                ("GET", GetCertificateOperation { name: n(name) }),
+                ("PATCH", UpdateCertificateOperation { name: n(name) }),
+                ("DELETE", DeleteCertificateOperation { name: n(name) }),
             ],
         ),
-        [_, p, m] if is(p, "pending") && is(m, "merge") => pick(method, vec![("POST", cert("MergeCertificate"))]),
-        [_, _] => pick(
+        [name, p, m] if is(p, "pending") && is(m, "merge") => {
+            pick(method, vec![("POST", MergeCertificate { name: n(name) })])
+        }
+        [name, version] => pick(
             method,
-            vec![("GET", cert("GetCertificate")), ("PATCH", cert("UpdateCertificate"))],
+            vec![
+                (
+                    "GET",
+                    GetCertificate {
+                        name: n(name),
+                        version: version_of(version),
+                    },
+                ),
+                (
+                    "PATCH",
+                    UpdateCertificate {
+                        name: n(name),
+                        version: version_of(version),
+                    },
+                ),
+            ],
         ),
         _ => Err(RouteError::NotFound),
     }
 }
 
 fn deleted_certificates(method: &str, rest: &[String]) -> Route {
+    use Endpoint::*;
     match rest {
-        [] => pick(method, vec![("GET", cert("GetDeletedCertificates"))]),
-        [_] => pick(
+        [] => pick(method, vec![("GET", GetDeletedCertificates)]),
+        [name] => pick(
             method,
             vec![
-                ("GET", cert("GetDeletedCertificate")),
-                ("DELETE", cert("PurgeDeletedCertificate")),
+                ("GET", GetDeletedCertificate { name: name.clone() }),
+                ("DELETE", PurgeDeletedCertificate { name: name.clone() }),
             ],
         ),
-        [_, w] if is(w, "recover") => pick(method, vec![("POST", cert("RecoverDeletedCertificate"))]),
+        [name, w] if is(w, "recover") => pick(method, vec![("POST", RecoverDeletedCertificate { name: name.clone() })]),
         _ => Err(RouteError::NotFound),
     }
 }

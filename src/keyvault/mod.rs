@@ -6,6 +6,7 @@
 //! ([`secrets`], one handler per operation, typed in and out) → [`store`] (versioned, soft-deletable objects,
 //! written once for every plane) and [`vault`] (what a vault holds and how it persists).
 
+pub mod certificates;
 pub mod endpoint;
 pub mod keys;
 pub mod protocol;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 use crate::clock::Clock;
 use crate::http::control::Control;
 use crate::storage::{Backend, Storage, StorageError};
-use endpoint::{Endpoint, Plane};
+use endpoint::Endpoint;
 use protocol::body::parse_json;
 use protocol::{Call, KeyVaultError, ListArgs, Reply, Target};
 pub use vault::{KvState, VaultState};
@@ -119,6 +120,32 @@ impl KeyVault {
         Ok(self.release_identity.get_or_init(|| Arc::new(made)).clone())
     }
 
+    /// The local CA that issues certificates for configured issuers (DigiCert, GlobalSign, OneCertV2-*): made on
+    /// first use and persisted with the service record, so its chains stay valid across restarts of a data dir.
+    pub fn issuing_ca(&self) -> Result<crate::crypto::certificate::Authority, KeyVaultError> {
+        let now = self.now();
+        let stored = self
+            .lock()
+            .issuing_ca(|| {
+                let ca = crate::crypto::certificate::Authority::generate(
+                    "trent Key Vault issuing CA",
+                    "trent (Azure Key Vault emulator)",
+                    now - 86_400,
+                    20,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(vault::StoredAuthority {
+                    key: ca.key,
+                    certificate: certificates::model::Der(ca.certificate_der),
+                })
+            })
+            .map_err(|e| KeyVaultError::Internal(format!("trent could not make its issuing CA: {e}")))?;
+        Ok(crate::crypto::certificate::Authority {
+            key: stored.key,
+            certificate_der: stored.certificate.0,
+        })
+    }
+
     /// The key that seals key backups (made and persisted on first use: call it only to seal a backup).
     pub fn backup_key(&self) -> Vec<u8> {
         self.lock().backup_key()
@@ -194,7 +221,12 @@ pub async fn call(kv: &KeyVault, call: &Call<'_>, endpoint: Endpoint, body: &[u8
     match endpoint {
         GetSecrets => ok(secrets::get_secrets(&cx, &list()?)),
         SetSecret { name } => ok(secrets::set_secret(&cx, &name, parse_json(body)?)),
-        GetSecret { name, version } => ok(secrets::get_secret(&cx, &name, version.as_deref())),
+        GetSecret { name, version } => ok(secrets::get_secret(
+            &cx,
+            &name,
+            version.as_deref(),
+            call.query.get("outContentType"),
+        )),
         UpdateSecret { name, version } => ok(secrets::update_secret(
             &cx,
             &name,
@@ -249,20 +281,57 @@ pub async fn call(kv: &KeyVault, call: &Call<'_>, endpoint: Endpoint, body: &[u8
         GetDeletedKey { name } => ok(keys::get_deleted_key(&cx, &name)),
         PurgeDeletedKey { name } => no_content(keys::purge_deleted_key(&cx, &name)),
         RecoverDeletedKey { name } => ok(keys::recover_deleted_key(&cx, &name)),
-        other => Err(not_implemented(&other)),
+        GetCertificates => {
+            let include_pending = call
+                .query
+                .get("includePending")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            ok(certificates::get_certificates(&cx, &list()?, include_pending))
+        }
+        CreateCertificate { name } => {
+            certificates::create_certificate(&cx, &name, parse_json(body)?, call.api_version).await
+        }
+        ImportCertificate { name } => ok(certificates::import_certificate(&cx, &name, parse_json(body)?)),
+        GetCertificate { name, version } => ok(certificates::get_certificate(&cx, &name, version.as_deref())),
+        UpdateCertificate { name, version } => ok(certificates::update_certificate(
+            &cx,
+            &name,
+            version.as_deref(),
+            parse_json(body)?,
+        )),
+        DeleteCertificate { name } => ok(certificates::delete_certificate(&cx, &name)),
+        GetCertificateVersions { name } => ok(certificates::get_certificate_versions(&cx, &name, &list()?)),
+        GetCertificatePolicy { name } => ok(certificates::get_certificate_policy(&cx, &name)),
+        UpdateCertificatePolicy { name } => ok(certificates::update_certificate_policy(&cx, &name, parse_json(body)?)),
+        GetCertificateOperation { name } => certificates::get_certificate_operation(&cx, &name),
+        UpdateCertificateOperation { name } => {
+            certificates::update_certificate_operation(&cx, &name, parse_json(body)?)
+        }
+        DeleteCertificateOperation { name } => ok(certificates::delete_certificate_operation(&cx, &name)),
+        MergeCertificate { name } => certificates::merge_certificate(&cx, &name, parse_json(body)?),
+        BackupCertificate { name } => ok(certificates::backup_certificate(&cx, &name)),
+        RestoreCertificate => ok(certificates::restore_certificate(&cx, parse_json(body)?)),
+        GetDeletedCertificates => ok(certificates::get_deleted_certificates(&cx, &list()?)),
+        GetDeletedCertificate { name } => ok(certificates::get_deleted_certificate(&cx, &name)),
+        PurgeDeletedCertificate { name } => no_content(certificates::purge_deleted_certificate(&cx, &name)),
+        RecoverDeletedCertificate { name } => ok(certificates::recover_deleted_certificate(&cx, &name)),
+        GetCertificateIssuers => ok(certificates::issuers::get_certificate_issuers(&cx, &list()?)),
+        SetCertificateIssuer { name } => ok(certificates::issuers::set_certificate_issuer(
+            &cx,
+            &name,
+            parse_json(body)?,
+        )),
+        UpdateCertificateIssuer { name } => ok(certificates::issuers::update_certificate_issuer(
+            &cx,
+            &name,
+            parse_json(body)?,
+        )),
+        GetCertificateIssuer { name } => ok(certificates::issuers::get_certificate_issuer(&cx, &name)),
+        DeleteCertificateIssuer { name } => ok(certificates::issuers::delete_certificate_issuer(&cx, &name)),
+        GetCertificateContacts => ok(certificates::issuers::get_certificate_contacts(&cx)),
+        SetCertificateContacts => ok(certificates::issuers::set_certificate_contacts(&cx, parse_json(body)?)),
+        DeleteCertificateContacts => ok(certificates::issuers::delete_certificate_contacts(&cx)),
     }
-}
-
-fn not_implemented(endpoint: &Endpoint) -> KeyVaultError {
-    let plane = match endpoint.plane() {
-        Plane::Secrets => "secrets",
-        Plane::Keys => "keys",
-        Plane::Certificates => "certificates",
-    };
-    KeyVaultError::NotImplemented(format!(
-        "trent does not implement the Key Vault {plane} API yet: {} is not supported.",
-        endpoint.operation_id()
-    ))
 }
 
 impl Control for KeyVault {
@@ -275,6 +344,7 @@ impl Control for KeyVault {
         let state = self.lock();
         let (mut secrets, mut versions, mut deleted) = (0, 0, 0);
         let (mut keys, mut key_versions, mut deleted_keys) = (0, 0, 0);
+        let (mut certificates, mut certificate_versions, mut deleted_certificates) = (0, 0, 0);
         for vault in state.vaults.values() {
             let (s, v, d) = vault.secrets.counts();
             secrets += s;
@@ -284,6 +354,10 @@ impl Control for KeyVault {
             keys += k;
             key_versions += kv;
             deleted_keys += dk;
+            let (c, cv, dc) = vault.certificates.counts();
+            certificates += c;
+            certificate_versions += cv;
+            deleted_certificates += dc;
         }
         json!({
             "status": storage.status(),
@@ -295,6 +369,9 @@ impl Control for KeyVault {
             "keys": keys,
             "keyVersions": key_versions,
             "deletedKeys": deleted_keys,
+            "certificates": certificates,
+            "certificateVersions": certificate_versions,
+            "deletedCertificates": deleted_certificates,
         })
     }
 
@@ -343,6 +420,9 @@ impl Control for KeyVault {
                 "keys": v.keys.live().values().map(|r| r.name.clone()).collect::<Vec<_>>(),
                 "deletedKeys": v.keys.deleted_objects().values().map(|d| d.object.name.clone()).collect::<Vec<_>>(),
                 "keyRotationPolicies": live(&v.rotation_policies),
+                "certificates": v.certificates.live().values().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                "deletedCertificates": v.certificates.deleted_objects().values().map(|d| d.object.name.clone()).collect::<Vec<_>>(),
+                "certificateIssuers": v.certificate_issuers.values().map(|r| r.name.clone()).collect::<Vec<_>>(),
             })
         };
         let mut out = state

@@ -66,6 +66,26 @@ pub fn hsm_client(server: &trent::Server, name: &str) -> KeyClient {
     key_client_for(server, &format!("https://{host}:{port}"), &[&host])
 }
 
+/// A `CertificateClient` for the default vault over HTTPS (challenge resource verification off, as for keys).
+#[allow(dead_code)]
+pub fn certificate_client(server: &trent::Server) -> azure_security_keyvault_certificates::CertificateClient {
+    use azure_security_keyvault_certificates::{CertificateClient, CertificateClientOptions};
+    let options = CertificateClientOptions {
+        client_options: ClientOptions {
+            transport: Some(Transport::new(Arc::new(https_client(server, &[])))),
+            ..Default::default()
+        },
+        verify_challenge_resource: Some(false),
+        ..Default::default()
+    };
+    CertificateClient::new(
+        &server.keyvault_tls_endpoint(),
+        Arc::new(FakeCredential::default()),
+        Some(options),
+    )
+    .expect("client")
+}
+
 /// A `SecretClient` for `endpoint` (`https://localhost:port`), trusting only `ca_pem` (for a trent binary, whose
 /// CA is read from its file). It retries as the SDK does by default (500, 503, 429, …), three times, but 50 ms
 /// apart instead of seconds, so tests of failing disks stay quick.

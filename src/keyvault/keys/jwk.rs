@@ -145,6 +145,7 @@ mod tests {
 
     fn version(kty: KeyType, material: Material) -> KeyVersion {
         KeyVersion {
+            managed: false,
             version: "v".into(),
             kty,
             material,

@@ -61,6 +61,7 @@ pub fn bundle(target: &Target, name: &str, v: &KeyVersion) -> Answer<KeyBundle> 
             data: jwk::b64(p.data.as_bytes()),
             immutable: p.immutable,
         }),
+        managed: v.managed.then_some(true),
     })
 }
 
@@ -83,6 +84,7 @@ fn item(target: &Target, record: &KeyRecord) -> Option<KeyItem> {
         kid: target.base_id(KIND, &record.name),
         attributes: KeyAttributes::of(v),
         tags: v.tags.clone(),
+        managed: v.managed.then_some(true),
     })
 }
 
@@ -245,6 +247,7 @@ fn new_key_properties(
 
 fn new_version_record(kty: KeyType, material: Material, ops: Vec<String>, p: NewKeyProperties, now: i64) -> KeyVersion {
     KeyVersion {
+        managed: false,
         version: new_version(),
         kty,
         material,
@@ -391,6 +394,7 @@ pub fn get_key_versions(cx: &Cx, name: &str, args: &ListArgs) -> Answer<ListResu
             kid: cx.target.object_id(KIND, stored, &v.version),
             attributes: KeyAttributes::of(v),
             tags: v.tags.clone(),
+            managed: v.managed.then_some(true),
         })
     })
 }

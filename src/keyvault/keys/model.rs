@@ -183,6 +183,9 @@ pub struct KeyVersion {
     pub tags: Option<BTreeMap<String, String>>,
     pub exportable: bool,
     pub release_policy: Option<ReleasePolicy>,
+    /// The key of a certificate version: the certificates plane owns it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed: bool,
 }
 
 impl Version for KeyVersion {
@@ -293,6 +296,8 @@ pub struct KeyBundle {
     pub tags: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release_policy: Option<KeyReleasePolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
 }
 
 /// `DeletedKeyBundle`, in the service's member order.
@@ -313,6 +318,8 @@ pub struct KeyItem {
     pub attributes: KeyAttributes,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
 }
 
 /// `DeletedKeyItem`.

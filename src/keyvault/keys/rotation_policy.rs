@@ -212,6 +212,7 @@ pub fn rotated_version(
         .and_then(|p| p.expiry_time.as_deref())
         .and_then(duration_secs);
     KeyVersion {
+        managed: false,
         version: crate::keyvault::protocol::body::new_version(),
         kty: template.kty,
         material,

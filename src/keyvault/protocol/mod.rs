@@ -35,6 +35,8 @@ const MAX_BODY_BYTES: usize = 8 << 20;
 pub struct Reply {
     pub status: u16,
     pub body: Option<Vec<u8>>,
+    /// Headers beyond the content type (`Location`, `Retry-After` of a certificate operation).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -45,7 +47,20 @@ impl Reply {
         Ok(Reply {
             status: 200,
             body: Some(body),
+            headers: Vec::new(),
         })
+    }
+
+    /// The same reply with another status.
+    pub fn with_status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
+    }
+
+    /// The same reply with one more header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
     }
 
     /// 204 without a body (the purge operations).
@@ -53,6 +68,7 @@ impl Reply {
         Reply {
             status: 204,
             body: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -134,7 +150,7 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, KeyVaultError> {
 
 fn reply_response(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    match reply.body {
+    let mut response = match reply.body {
         None => status.into_response(),
         Some(body) => (
             status,
@@ -142,7 +158,13 @@ fn reply_response(reply: Reply) -> Response {
             body,
         )
             .into_response(),
+    };
+    for (name, value) in reply.headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
+    response
 }
 
 /// The one place a [`KeyVaultError`] becomes a response: status, `{"error": …}` body, challenge header.

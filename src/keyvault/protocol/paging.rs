@@ -44,6 +44,8 @@ pub enum Listing {
     Versions,
     /// The deleted objects, by name.
     Deleted,
+    /// The certificate issuers of a vault, by name.
+    Issuers,
 }
 
 /// The paging arguments of a list request: `maxresults` (1..25, default 25) and the `$skiptoken`, if any.
@@ -107,6 +109,7 @@ fn tag(kind: ObjectKind, listing: Listing) -> String {
         Listing::Objects => 'o',
         Listing::Versions => 'v',
         Listing::Deleted => 'd',
+        Listing::Issuers => 'i',
     };
     format!("{k}{l}")
 }

@@ -11,7 +11,7 @@ use model::{
 
 use super::protocol::body::{attribute_update, check_name, check_tags, new_version, to_epoch};
 use super::protocol::paging::{page_by_name, Listing};
-use super::protocol::{KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
+use super::protocol::{truncate, KeyVaultError, ListArgs, ListResult, ObjectKind, Target};
 use super::store::{backup, Deleted};
 use super::Cx;
 
@@ -40,6 +40,8 @@ fn bundle(target: &Target, name: &str, v: &VersionRecord, with_value: bool) -> S
         content_type: v.content_type.clone(),
         attributes: SecretAttributes::of(v),
         tags: v.tags.clone(),
+        kid: v.managed.then(|| target.object_id(ObjectKind::Key, name, &v.version)),
+        managed: v.managed.then_some(true),
     }
 }
 
@@ -65,6 +67,7 @@ fn item(id: String, v: &VersionRecord) -> SecretItem {
         attributes: SecretAttributes::of(v),
         tags: v.tags.clone(),
         content_type: v.content_type.clone(),
+        managed: v.managed.then_some(true),
     }
 }
 
@@ -90,6 +93,7 @@ pub fn set_secret(cx: &Cx, name: &str, params: SecretSetParameters) -> Answer<Se
     let exp = to_epoch(attrs.exp, "exp")?;
     let now = cx.kv.now();
     let version = VersionRecord {
+        managed: false,
         version: new_version(),
         value,
         content_type: params.content_type,
@@ -107,17 +111,37 @@ pub fn set_secret(cx: &Cx, name: &str, params: SecretSetParameters) -> Answer<Se
     })
 }
 
-/// `GET /secrets/{name}[/{version}]` — GetSecret (latest when the version is empty).
-pub fn get_secret(cx: &Cx, name: &str, version: Option<&str>) -> Answer<SecretBundle> {
+/// `GET /secrets/{name}[/{version}]` — GetSecret (latest when the version is empty). `outContentType=
+/// application/x-pem-file` turns a certificate's PFX secret into PEM, as the service does; other secrets answer
+/// the service's 400.
+pub fn get_secret(cx: &Cx, name: &str, version: Option<&str>, out_content_type: Option<&str>) -> Answer<SecretBundle> {
     check_name(name)?;
-    cx.with_vault(|vault| {
+    let mut answer = cx.with_vault(|vault| {
         let record = vault.secrets.get(name)?;
         let v = record.find(version)?;
         if !v.enabled {
             return Err(KeyVaultError::disabled(KIND, "get"));
         }
         Ok(bundle(cx.target, &record.name, v, true))
-    })
+    })?;
+    match out_content_type {
+        None => {}
+        Some(wanted) if wanted.eq_ignore_ascii_case(super::certificates::model::PEM) => {
+            let managed = answer.managed == Some(true);
+            let content_type = answer.content_type.as_deref().filter(|_| managed);
+            let value = super::certificates::secret_as_pem(content_type, answer.value.as_deref().unwrap_or(""))?;
+            answer.value = Some(value);
+            answer.content_type = Some(super::certificates::model::PEM.to_string());
+        }
+        Some(other) => {
+            return Err(KeyVaultError::BadParameter(format!(
+                "The 'Unsupported' to '{}' transformation is not supported. Only PFX to PEM transformation is \
+                 supported.",
+                truncate(other, 64)
+            )))
+        }
+    }
+    Ok(answer)
 }
 
 /// `PATCH /secrets/{name}/{version}` — UpdateSecret: content type, attributes and tags of one version.
@@ -256,6 +280,7 @@ mod tests {
         SecretRecord {
             name: name.to_string(),
             versions: vec![VersionRecord {
+                managed: false,
                 version: format!("{:032x}", 1),
                 value: "v".into(),
                 content_type: None,

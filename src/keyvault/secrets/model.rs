@@ -23,6 +23,9 @@ pub struct VersionRecord {
     pub exp: Option<i64>,
     pub created: i64,
     pub updated: i64,
+    /// The secret of a certificate version (its PFX or PEM): the certificates plane owns it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed: bool,
 }
 
 /// A secret: its name as first written and every version, oldest first.
@@ -88,6 +91,11 @@ pub struct SecretBundle {
     pub attributes: SecretAttributes,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    /// The certificate's key, for the secret of a certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
 }
 
 /// `DeletedSecretBundle`: a `SecretBundle` plus the deletion facts.
@@ -111,6 +119,8 @@ pub struct SecretItem {
     pub tags: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
 }
 
 /// `DeletedSecretItem`.

@@ -85,8 +85,13 @@ const SEALED_VERSION: u8 = 2;
 /// `key` (the service's backup key), the magic and version bound as additional data. Without the key nothing in it
 /// can be read, key material included; any change to it fails authentication.
 pub fn seal<V: Version>(key: &[u8], record: &Versioned<V>) -> Vec<u8> {
-    let magic = magic(V::KIND);
-    let payload = serde_json::to_vec(record).unwrap_or_else(|_| b"{}".to_vec());
+    seal_value(key, V::KIND, record)
+}
+
+/// [`seal`] for any serde value of `kind` (a certificate backup holds its key and secret too).
+pub fn seal_value<T: serde::Serialize>(key: &[u8], kind: ObjectKind, value: &T) -> Vec<u8> {
+    let magic = magic(kind);
+    let payload = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let iv = crate::crypto::random_bytes(crate::crypto::cipher::GCM_IV_LEN);
     let mut header = magic.to_vec();
     header.push(SEALED_VERSION);
@@ -101,6 +106,22 @@ pub fn seal<V: Version>(key: &[u8], record: &Versioned<V>) -> Vec<u8> {
     out
 }
 
+/// [`seal_value`] as the wire carries it (base64url, no padding).
+pub fn seal_value_wire<T: serde::Serialize>(key: &[u8], kind: ObjectKind, value: &T) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seal_value(key, kind, value))
+}
+
+/// Opens the wire form of a [`seal_value`] blob of `kind`.
+pub fn open_value_wire<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    kind: ObjectKind,
+    value: &str,
+) -> Result<T, BackupError> {
+    let payload = open_payload(key, kind, &wire_bytes(value)?)?;
+    serde_json::from_slice(&payload).map_err(|_| BackupError::Content)
+}
+
 /// The sealed blob as the wire carries it (base64url, no padding).
 pub fn seal_wire<V: Version>(key: &[u8], record: &Versioned<V>) -> String {
     use base64::Engine;
@@ -109,8 +130,15 @@ pub fn seal_wire<V: Version>(key: &[u8], record: &Versioned<V>) -> String {
 
 /// Opens a blob made by [`seal`] with the same key, checking it as [`decode`] does.
 pub fn open<V: Version>(key: &[u8], blob: &[u8]) -> Result<Versioned<V>, BackupError> {
+    let payload = open_payload(key, V::KIND, blob)?;
+    let record: Versioned<V> = serde_json::from_slice(&payload).map_err(|_| BackupError::Content)?;
+    check_content(&record)?;
+    Ok(record)
+}
+
+fn open_payload(key: &[u8], kind: ObjectKind, blob: &[u8]) -> Result<Vec<u8>, BackupError> {
     use crate::crypto::cipher::{GCM_IV_LEN, GCM_TAG_LEN};
-    let magic = magic(V::KIND);
+    let magic = magic(kind);
     let header_len = magic.len() + 1;
     if blob.len() < header_len + GCM_IV_LEN + GCM_TAG_LEN || !blob.starts_with(magic) {
         return Err(BackupError::Format);
@@ -121,11 +149,7 @@ pub fn open<V: Version>(key: &[u8], blob: &[u8]) -> Result<Versioned<V>, BackupE
     let (header, rest) = blob.split_at(header_len);
     let (iv, rest) = rest.split_at(GCM_IV_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - GCM_TAG_LEN);
-    let payload =
-        crate::crypto::cipher::gcm_decrypt(key, iv, header, ciphertext, tag).map_err(|_| BackupError::Integrity)?;
-    let record: Versioned<V> = serde_json::from_slice(&payload).map_err(|_| BackupError::Content)?;
-    check_content(&record)?;
-    Ok(record)
+    crate::crypto::cipher::gcm_decrypt(key, iv, header, ciphertext, tag).map_err(|_| BackupError::Integrity)
 }
 
 /// Opens the wire form (base64url; padding and the standard alphabet are tolerated).
@@ -178,6 +202,7 @@ mod tests {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (value, enabled))| VersionRecord {
+                    managed: false,
                     version: format!("{:032x}", i as u128 + 1),
                     value,
                     content_type: Some("text/plain".into()),

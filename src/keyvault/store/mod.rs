@@ -5,5 +5,5 @@ pub mod backup;
 pub mod versioned;
 
 pub use versioned::{
-    AttributeUpdate, AttributesMut, Deleted, ObjectStore, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL,
+    key_of, AttributeUpdate, AttributesMut, Deleted, ObjectStore, Version, Versioned, RECOVERABLE_DAYS, RECOVERY_LEVEL,
 };
