@@ -741,3 +741,58 @@ async fn lifecycle_versions_policy_backup() {
     assert_eq!(listed.len(), 1);
     server.stop().await;
 }
+
+/// With `--data-dir`, certificates, their keys, secrets, policies, operations and issuers survive a restart, and
+/// trent's issuing CA is the same after it (a chain issued before verifies with the CA of one issued after).
+#[tokio::test]
+async fn certificates_and_the_issuing_ca_persist() {
+    let dir = common::TempDir::new("certificates");
+    let issuer_params = || SetIssuerParameters {
+        provider: Some("GlobalSign".into()),
+        ..Default::default()
+    };
+    let before = {
+        let server = common::start_on(&dir.0).await;
+        let client = certificate_client(&server);
+        client.set_issuer("gs", body(issuer_params()), None).await.unwrap();
+        let cert = create(&client, "kept", policy("gs", "CN=kept.localhost")).await;
+        create_pending(
+            &common::keyvault::https_client(&server, &[]),
+            &server.keyvault_tls_endpoint(),
+            "waiting",
+        )
+        .await;
+        server.stop().await;
+        cert
+    };
+    let server = common::start_on(&dir.0).await;
+    let client = certificate_client(&server);
+    let after = client.get_certificate("kept", None).await.unwrap().into_model().unwrap();
+    assert_eq!(after.cer, before.cer);
+    assert!(secret_client(&server).get_secret("kept", None).await.is_ok());
+    assert!(key_client(&server).get_key("kept", None).await.is_ok());
+    let op = client.get_certificate_operation("waiting", None).await.unwrap().into_model().unwrap();
+    assert_eq!(op.status.as_deref(), Some("inProgress"));
+    assert!(client.get_issuer("gs", None).await.is_ok());
+    let second = create(&client, "second", policy("gs", "CN=second.localhost")).await;
+    let chain_ca = |name: &'static str| {
+        let server = &server;
+        async move {
+            let secret = secret_client(server).get_secret(name, None).await.unwrap().into_model().unwrap();
+            let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&unb64(&secret.value.unwrap()), "").unwrap();
+            archive
+                .certs
+                .iter()
+                .map(|c| c.cert.as_der().to_vec())
+                .find(|c| X509Certificate::from_der(c).map(|(_, x)| x.is_ca()).unwrap_or(false))
+                .expect("a CA in the chain")
+        }
+    };
+    let ca_before = chain_ca("kept").await;
+    assert_eq!(ca_before, chain_ca("second").await, "one issuing CA across restarts");
+    let (_, ca) = X509Certificate::from_der(&ca_before).unwrap();
+    let leaf = second.cer.unwrap();
+    let (_, leaf) = X509Certificate::from_der(&leaf).unwrap();
+    leaf.verify_signature(Some(ca.public_key())).unwrap();
+    server.stop().await;
+}
