@@ -111,7 +111,8 @@ async fn self_signed_certificates_and_their_key_and_secret() {
         .ends_with(&format!("/secrets/web/{version}")));
     let der = cert.cer.clone().unwrap();
     let (_, parsed) = X509Certificate::from_der(&der).expect("an X.509 certificate");
-    assert_eq!(parsed.subject().to_string(), "CN=app.contoso.test, O=Contoso");
+    // x509-parser prints the encoded order; Key Vault's `CN=…, O=…` lists the most specific first (RFC 4514).
+    assert_eq!(parsed.subject().to_string(), "O=Contoso, CN=app.contoso.test");
     parsed.verify_signature(None).expect("self-signed signature verifies");
     let san = parsed.subject_alternative_name().unwrap().unwrap();
     assert_eq!(san.value.general_names.len(), 2);
@@ -481,7 +482,7 @@ async fn issuers_contacts_and_ca_issued_chains() {
     assert!(ca.is_ca());
     assert_eq!(
         ca.subject().to_string(),
-        "CN=trent Key Vault issuing CA, O=trent (Azure Key Vault emulator)"
+        "O=trent (Azure Key Vault emulator), CN=trent Key Vault issuing CA"
     );
 
     let (status, _, _) = http_error(client.get_contacts(None).await);
@@ -767,18 +768,33 @@ async fn certificates_and_the_issuing_ca_persist() {
     };
     let server = common::start_on(&dir.0).await;
     let client = certificate_client(&server);
-    let after = client.get_certificate("kept", None).await.unwrap().into_model().unwrap();
+    let after = client
+        .get_certificate("kept", None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
     assert_eq!(after.cer, before.cer);
     assert!(secret_client(&server).get_secret("kept", None).await.is_ok());
     assert!(key_client(&server).get_key("kept", None).await.is_ok());
-    let op = client.get_certificate_operation("waiting", None).await.unwrap().into_model().unwrap();
+    let op = client
+        .get_certificate_operation("waiting", None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
     assert_eq!(op.status.as_deref(), Some("inProgress"));
     assert!(client.get_issuer("gs", None).await.is_ok());
     let second = create(&client, "second", policy("gs", "CN=second.localhost")).await;
     let chain_ca = |name: &'static str| {
         let server = &server;
         async move {
-            let secret = secret_client(server).get_secret(name, None).await.unwrap().into_model().unwrap();
+            let secret = secret_client(server)
+                .get_secret(name, None)
+                .await
+                .unwrap()
+                .into_model()
+                .unwrap();
             let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&unb64(&secret.value.unwrap()), "").unwrap();
             archive
                 .certs

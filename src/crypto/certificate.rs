@@ -83,11 +83,12 @@ pub fn can_sign(spec: KeySpec) -> bool {
     )
 }
 
-/// Parses `CN=a, O=b` (or `;`-separated) into rcgen's name, in the order given.
+/// Parses `CN=a, O=b` (or `;`-separated) into rcgen's name. The text lists the most specific attribute first (RFC
+/// 4514, and how Key Vault renders subjects), so the certificate encodes the attributes in the reverse order.
 pub fn distinguished_name(text: &str) -> Result<DistinguishedName, String> {
     let mut dn = DistinguishedName::new();
     let mut any = false;
-    for part in split_dn(text) {
+    for part in split_dn(text).into_iter().rev() {
         let part = part.trim();
         if part.is_empty() {
             continue;
@@ -274,8 +275,10 @@ impl Authority {
         let key = KeyMaterial::generate(KeySpec::EccNistP256)?;
         let signer = signer(&key)?;
         let mut p = CertificateParams::default();
-        p.distinguished_name.push(DnType::CommonName, common_name);
+        // Encoded O then CN, so that it reads `CN=…, O=…` most specific first (rcgen's default name holds a CN).
+        p.distinguished_name = DistinguishedName::new();
         p.distinguished_name.push(DnType::OrganizationName, organization);
+        p.distinguished_name.push(DnType::CommonName, common_name);
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         p.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -327,10 +330,14 @@ pub struct Parsed {
     pub serial_hex: String,
 }
 
+/// A name as Key Vault renders it: most specific attribute first (the reverse of the encoded order), `S=` for the
+/// state (Python recording test_import_certificate_password_encoded_no_policy[2025-07-01]:
+/// `O=Internet Widgits Pty Ltd, S=Some-State, C=AU`).
 fn name_text(name: &x509_parser::x509::X509Name<'_>) -> String {
     use x509_parser::der_parser::oid;
     let mut parts = Vec::new();
-    for rdn in name.iter() {
+    let rdns: Vec<_> = name.iter().collect();
+    for rdn in rdns.into_iter().rev() {
         for attr in rdn.iter() {
             let value = attr
                 .as_str()

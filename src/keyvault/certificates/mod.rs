@@ -321,8 +321,9 @@ fn item(id: String, v: &CertificateVersion) -> CertificateItem {
     CertificateItem {
         id,
         x5t: v.cer.as_ref().map(|c| b64url(&x509::thumbprint(&c.0))),
-        attributes: CertificateAttributes::of(v),
+        attributes: ItemAttributes::of(v),
         tags: v.tags.clone(),
+        subject: "",
     }
 }
 

@@ -372,15 +372,40 @@ pub struct DeletedCertificateBundle {
     pub bundle: CertificateBundle,
 }
 
-/// `CertificateItem`.
+/// The attributes of a list item: no recovery members (recorded in test_list[2025-07-01]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemAttributes {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl ItemAttributes {
+    pub fn of(v: &CertificateVersion) -> Self {
+        ItemAttributes {
+            enabled: v.enabled,
+            nbf: v.nbf,
+            exp: v.exp,
+            created: v.created,
+            updated: v.updated,
+        }
+    }
+}
+
+/// `CertificateItem`, in the recorded member order; `subject` is always the empty string in 2025-07-01 lists.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertificateItem {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x5t: Option<String>,
-    pub attributes: CertificateAttributes,
+    pub attributes: ItemAttributes,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    pub subject: &'static str,
 }
 
 /// `DeletedCertificateItem`.

@@ -269,8 +269,9 @@ pub fn derived_for_import(
         ),
         None => ("RSA", None, None),
     };
-    let lifetime = (parsed.not_after - parsed.not_before).max(0);
-    let months = ((lifetime as f64) / (365.0 * 86_400.0 / 12.0)).round().max(1.0) as i64;
+    // Days over 30.5, rounded: the recorded 36 500-day certificate reads 1197 months, a 365-day one 12.
+    let days = (parsed.not_after - parsed.not_before).max(0) as f64 / 86_400.0;
+    let months = (days / 30.5).round().max(1.0) as i64;
     let s = &parsed.subject;
     let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let derived = Policy {
@@ -286,10 +287,13 @@ pub fn derived_for_import(
         }),
         x509_props: Some(X509Properties {
             subject: Some(s.name.clone()),
-            sans: Some(SubjectAlternativeNames {
-                emails: non_empty(&s.emails),
-                dns_names: non_empty(&s.dns_names),
-                upns: non_empty(&s.upns),
+            // No `sans` member for a certificate without the extension (recorded).
+            sans: (!(s.emails.is_empty() && s.dns_names.is_empty() && s.upns.is_empty())).then(|| {
+                SubjectAlternativeNames {
+                    emails: non_empty(&s.emails),
+                    dns_names: non_empty(&s.dns_names),
+                    upns: non_empty(&s.upns),
+                }
             }),
             ekus: Some(s.ekus.clone()),
             key_usage: Some(s.key_usage.clone()),
@@ -329,10 +333,10 @@ pub fn derived_for_import(
         }
     }
     let mut policy = complete(&merged, None, now)?;
-    // What the certificate says stands, even where it is not what `complete` would have chosen.
+    // What the certificate says stands, even where it is not what `complete` would have chosen (a request's
+    // x509_props are replaced by the certificate's, as recorded in test_list[2025-07-01]).
     if let Some(x) = policy.x509_props.as_mut() {
-        x.key_usage = Some(s.key_usage.clone());
-        x.ekus = Some(s.ekus.clone());
+        *x = derived.x509_props.clone().unwrap_or_default();
     }
     if key.is_none() {
         if let Some(k) = policy.key_props.as_mut() {
