@@ -211,6 +211,23 @@ async fn self_signed_certificates_and_their_key_and_secret() {
         )
         .expect("the certificate's public key verifies the managed key's signature");
 
+    // The secrets API may not write a certificate's secret (the service's 403, quoted in
+    // hashicorp/terraform-provider-azurerm#5659).
+    let (status, _, message) = http_error(
+        secret_client(&server)
+            .set_secret(
+                "web",
+                body(azure_security_keyvault_secrets::models::SetSecretParameters {
+                    value: Some("overwrite".into()),
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await,
+    );
+    assert_eq!(status, 403);
+    assert!(message.contains("lifetime is managed by Key Vault"), "{message}");
+
     // PEM out of the PFX secret, as the service converts it; a plain secret cannot be converted.
     let pem: serde_json::Value = http
         .get(format!(
@@ -408,8 +425,13 @@ async fn pending_certificates_merge_cancel_and_delete() {
         .unwrap();
     assert_eq!(op.cancellation_requested, Some(true));
     client.delete_certificate_operation("cancelled", None).await.unwrap();
-    let (status, code, _) = http_error(client.get_certificate_operation("cancelled", None).await);
-    assert_eq!((status, code.as_str()), (404, "CertificateNotFound"));
+    // Python recording test_async_request_cancellation_and_deletion[2025-07-01].
+    let (status, code, message) = http_error(client.get_certificate_operation("cancelled", None).await);
+    assert_eq!((status, code.as_str()), (404, "PendingCertificateNotFound"));
+    assert!(
+        message.contains("Pending Certificate not found: cancelled"),
+        "{message}"
+    );
     let (status, _, _) = http_error(client.get_certificate("cancelled", None).await);
     assert_eq!(status, 404);
     server.stop().await;

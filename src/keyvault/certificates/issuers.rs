@@ -14,10 +14,11 @@ type Answer<T> = Result<T, KeyVaultError>;
 /// The one record key of a vault's contacts.
 const CONTACTS: &str = "contacts";
 
-fn issuer_not_found(name: &str) -> KeyVaultError {
-    KeyVaultError::ObjectNotFound {
-        kind: ObjectKind::Certificate,
-        message: format!("Issuer not found: {name}"),
+/// Python recording test_crud_issuer[2025-07-01].
+fn issuer_not_found(_name: &str) -> KeyVaultError {
+    KeyVaultError::NotFoundCode {
+        code: "CertificateIssuerNotFound",
+        message: "Issuer not found".to_string(),
     }
 }
 
@@ -179,9 +180,10 @@ fn contacts_out(cx: &Cx, r: &ContactsRecord) -> Contacts {
     }
 }
 
+/// Python recording test_crud_contacts[2025-07-01].
 fn contacts_not_found() -> KeyVaultError {
-    KeyVaultError::ObjectNotFound {
-        kind: ObjectKind::Certificate,
+    KeyVaultError::NotFoundCode {
+        code: "ContactsNotFound",
         message: "Contacts not found".to_string(),
     }
 }

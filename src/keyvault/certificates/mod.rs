@@ -29,6 +29,8 @@ use crate::crypto::KeyMaterial;
 
 const KIND: ObjectKind = ObjectKind::Certificate;
 /// The recorded `status_details` of an operation in progress (Python recording test_crud_operations[2025-07-01]).
+/// The recorded `status_details` of an operation waiting for a merge (issuer `Unknown`).
+const MERGE_DETAILS: &str = "Pending certificate created. Please Perform Merge to complete the request.";
 const IN_PROGRESS_DETAILS: &str =
     "Pending certificate created. Certificate request is in progress. This may take some \
                                    time based on the issuer provider. Please check again later.";
@@ -54,10 +56,11 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Python recording test_async_request_cancellation_and_deletion[2025-07-01].
 fn pending_not_found(name: &str) -> KeyVaultError {
-    KeyVaultError::ObjectNotFound {
-        kind: KIND,
-        message: format!("Pending certificate not found: {name}"),
+    KeyVaultError::NotFoundCode {
+        code: "PendingCertificateNotFound",
+        message: format!("Pending Certificate not found: {name}"),
     }
 }
 
@@ -335,7 +338,11 @@ fn operation(target: &Target, name: &str, op: &OperationRecord, status: Option<&
         issuer: op.issuer.clone(),
         csr: op.csr.clone(),
         cancellation_requested: op.cancellation_requested,
-        status_details: if completed { None } else { op.status_details.clone() },
+        status_details: if status == "inProgress" || status == "failed" {
+            op.status_details.clone()
+        } else {
+            None
+        },
         error: op.error.clone(),
         target: completed.then(|| target.base_id(KIND, name)),
         status,
@@ -455,7 +462,14 @@ pub async fn create_certificate(
         csr: Der(csr),
         cancellation_requested: false,
         status: if issued.is_some() { "completed" } else { "inProgress" }.to_string(),
-        status_details: Some(IN_PROGRESS_DETAILS.to_string()),
+        status_details: Some(
+            if issued.is_some() {
+                IN_PROGRESS_DETAILS
+            } else {
+                MERGE_DETAILS
+            }
+            .to_string(),
+        ),
         error: None,
         request_id: new_version(),
     };
@@ -476,8 +490,9 @@ pub async fn create_certificate(
         vault.certificate_policies.insert(key_of(name), policy.clone());
         vault.certificate_operations.insert(key_of(name), op.clone());
         let location = format!(
-            "{}/pending?api-version={api_version}",
-            cx.target.base_id(KIND, &stored_name)
+            "{}/pending?api-version={api_version}&request_id={}",
+            cx.target.base_id(KIND, &stored_name),
+            op.request_id
         );
         Ok(operation_reply(cx.target, &stored_name, &op, Some("inProgress"))?
             .with_status(202)
@@ -560,9 +575,16 @@ pub fn get_certificate(cx: &Cx, name: &str, version: Option<&str>) -> Answer<Cer
         let v = match version {
             None | Some("") => record.find(None)?,
             // The recorded message names the version as `name/versions/version`.
-            Some(wanted) => record.version(wanted).ok_or_else(|| {
-                KeyVaultError::version_not_found(KIND, &format!("{name}/versions"), &truncate(wanted, 64))
-            })?,
+            Some(wanted) => {
+                let v = record.version(wanted).ok_or_else(|| {
+                    KeyVaultError::version_not_found(KIND, &format!("{name}/versions"), &truncate(wanted, 64))
+                })?;
+                // A versioned GET carries no policy and no pending (recorded, §7c of the research notes).
+                let mut one = bundle(vault, cx.target, record, v);
+                one.policy = None;
+                one.pending = None;
+                return Ok(one);
+            }
         };
         Ok(bundle(vault, cx.target, record, v))
     })
@@ -1018,7 +1040,12 @@ pub fn purge_deleted_certificate(cx: &Cx, name: &str) -> Answer<()> {
 pub fn recover_deleted_certificate(cx: &Cx, name: &str) -> Answer<CertificateBundle> {
     check_name(name)?;
     cx.with_vault(|vault| {
-        vault.certificates.recover(name)?;
+        // A name that is not deleted answers the live not-found sentence (JS recording
+        // recording_can_recover_a_deleted_certificate_non_existing.json).
+        vault
+            .certificates
+            .recover(name)
+            .map_err(|_| KeyVaultError::not_found(KIND, name))?;
         let _ = vault.keys.recover(name);
         let _ = vault.secrets.recover(name);
         let record = vault.certificates.get(name)?;

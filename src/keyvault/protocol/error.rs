@@ -64,7 +64,12 @@ fn not_found_tail(kind: ObjectKind) -> &'static str {
             " If you recently deleted this key you may be able to recover it using the correct recovery command. For \
              help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
         }
-        _ => "",
+        // JS recording certificates_client__create_read_update_and_delete/recording_can_delete_a_certificate_non_existing.json
+        ObjectKind::Certificate => {
+            " If you recently deleted this certificate you may be able to recover it using the correct recovery \
+             command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        }
+        ObjectKind::Secret => "",
     }
 }
 
@@ -89,6 +94,9 @@ pub enum KeyVaultError {
     /// 404 `SecretNotFound` / `KeyNotFound` / `CertificateNotFound`.
     #[error("{message}")]
     ObjectNotFound { kind: ObjectKind, message: String },
+    /// 404 with a code of its own (`PendingCertificateNotFound`, `CertificateIssuerNotFound`, `ContactsNotFound`).
+    #[error("{message}")]
+    NotFoundCode { code: &'static str, message: String },
     /// 404 `NotFound`: a path that is no Key Vault operation.
     #[error("{0}")]
     NotFound(String),
@@ -153,6 +161,17 @@ impl KeyVaultError {
         }
     }
 
+    /// 403 for writing a certificate's managed secret through the secrets API (the service's answer quoted in
+    /// hashicorp/terraform-provider-azurerm#5659).
+    pub fn managed_by_key_vault(operation: &str) -> Self {
+        KeyVaultError::Forbidden {
+            message: format!(
+                "Operation \"{operation}\" is not allowed as this object's lifetime is managed by Key Vault."
+            ),
+            inner: Some("SecretManagedByKeyVault"),
+        }
+    }
+
     /// 403 for using a disabled object (innererror `SecretDisabled` / `KeyDisabled`).
     pub fn disabled(kind: ObjectKind, operation: &str) -> Self {
         KeyVaultError::Forbidden {
@@ -194,6 +213,7 @@ impl KeyVaultError {
             KeyVaultError::Unauthorized { .. } => (401, "Unauthorized"),
             KeyVaultError::Forbidden { .. } => (403, "Forbidden"),
             KeyVaultError::ObjectNotFound { kind, .. } => (404, kind.not_found_code()),
+            KeyVaultError::NotFoundCode { code, .. } => (404, code),
             KeyVaultError::NotFound(_) => (404, "NotFound"),
             KeyVaultError::MethodNotAllowed(_) => (405, "MethodNotAllowed"),
             KeyVaultError::Conflict { .. } => (409, "Conflict"),

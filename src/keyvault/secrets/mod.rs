@@ -105,6 +105,13 @@ pub fn set_secret(cx: &Cx, name: &str, params: SecretSetParameters) -> Answer<Se
         updated: now,
     };
     cx.with_vault(|vault| {
+        if vault
+            .secrets
+            .get(name)
+            .is_ok_and(|r| r.latest().is_some_and(|v| v.managed))
+        {
+            return Err(KeyVaultError::managed_by_key_vault("set"));
+        }
         let record = vault.secrets.add_version(name, version)?;
         let latest = record.latest().ok_or_else(|| KeyVaultError::not_found(KIND, name))?;
         Ok(bundle(cx.target, &record.name, latest, true))
@@ -172,7 +179,16 @@ pub fn update_secret(
 pub fn delete_secret(cx: &Cx, name: &str) -> Answer<DeletedSecretBundle> {
     check_name(name)?;
     let now = cx.kv.now();
-    cx.with_vault(|vault| deleted_bundle(cx.target, vault.secrets.delete(name, now)?))
+    cx.with_vault(|vault| {
+        if vault
+            .secrets
+            .get(name)
+            .is_ok_and(|r| r.latest().is_some_and(|v| v.managed))
+        {
+            return Err(KeyVaultError::managed_by_key_vault("delete"));
+        }
+        deleted_bundle(cx.target, vault.secrets.delete(name, now)?)
+    })
 }
 
 /// `GET /secrets` — GetSecrets: one item per secret (base id, latest version's attributes), paged by name.
