@@ -73,6 +73,18 @@ async fn create(
         .expect("certificate")
 }
 
+/// GET `url` with a bearer token, as JSON (for members the SDK models do not show).
+async fn get_json(http: &reqwest013::Client, url: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn sha1(data: &[u8]) -> Vec<u8> {
     use sha1::Digest;
     sha1::Sha1::digest(data).to_vec()
@@ -145,18 +157,14 @@ async fn self_signed_certificates_and_their_key_and_secret() {
 
     // x5t through the raw REST answer: base64url SHA-1 of the DER.
     let http = common::keyvault::https_client(&server, &[]);
-    let raw: serde_json::Value = http
-        .get(format!(
+    let raw = get_json(
+        &http,
+        &format!(
             "{}/certificates/web?api-version=2025-07-01",
             server.keyvault_tls_endpoint()
-        ))
-        .bearer_auth("t")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(raw["x5t"], b64url(&sha1(&der)));
     assert_eq!(
         raw["policy"]["lifetime_actions"][0]["action"]["action_type"],
@@ -229,18 +237,14 @@ async fn self_signed_certificates_and_their_key_and_secret() {
     assert!(message.contains("lifetime is managed by Key Vault"), "{message}");
 
     // PEM out of the PFX secret, as the service converts it; a plain secret cannot be converted.
-    let pem: serde_json::Value = http
-        .get(format!(
+    let pem = get_json(
+        &http,
+        &format!(
             "{}/secrets/web?api-version=2025-07-01&outContentType=application/x-pem-file",
             server.keyvault_tls_endpoint()
-        ))
-        .bearer_auth("t")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     let pem_text = pem["value"].as_str().unwrap();
     assert!(pem_text.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem_text}");
     assert!(pem_text.contains("-----BEGIN CERTIFICATE-----"));

@@ -64,6 +64,15 @@ fn pending_not_found(name: &str) -> KeyVaultError {
     }
 }
 
+/// The stored name of the certificate whose operation a request names (no certificate: no operation).
+fn pending_owner(vault: &VaultState, name: &str) -> Answer<String> {
+    vault
+        .certificates
+        .get(name)
+        .map(|r| r.name.clone())
+        .map_err(|_| pending_not_found(name))
+}
+
 /// Where the issuer of a policy has the certificate come from.
 enum Source {
     SelfSigned,
@@ -716,11 +725,7 @@ pub fn update_certificate_policy(cx: &Cx, name: &str, given: model::Policy) -> A
 pub fn get_certificate_operation(cx: &Cx, name: &str) -> Answer<Reply> {
     check_name(name)?;
     cx.with_vault(|vault| {
-        let stored = vault
-            .certificates
-            .get(name)
-            .map(|r| r.name.clone())
-            .map_err(|_| pending_not_found(name))?;
+        let stored = pending_owner(vault, name)?;
         let op = vault
             .certificate_operations
             .get(&key_of(name))
@@ -737,11 +742,7 @@ pub fn update_certificate_operation(cx: &Cx, name: &str, params: CertificateOper
         .cancellation_requested
         .ok_or_else(|| bad("The parameter 'cancellation_requested' is required."))?;
     cx.with_vault(|vault| {
-        let stored = vault
-            .certificates
-            .get(name)
-            .map(|r| r.name.clone())
-            .map_err(|_| pending_not_found(name))?;
+        let stored = pending_owner(vault, name)?;
         let op = vault
             .certificate_operations
             .get_mut(&key_of(name))
@@ -763,11 +764,7 @@ pub fn update_certificate_operation(cx: &Cx, name: &str, params: CertificateOper
 pub fn delete_certificate_operation(cx: &Cx, name: &str) -> Answer<CertificateOperation> {
     check_name(name)?;
     cx.with_vault(|vault| {
-        let stored = vault
-            .certificates
-            .get(name)
-            .map(|r| r.name.clone())
-            .map_err(|_| pending_not_found(name))?;
+        let stored = pending_owner(vault, name)?;
         let k = key_of(name);
         let op = vault
             .certificate_operations
