@@ -21,6 +21,9 @@ pub mod fuzzing;
 pub mod http;
 pub mod init;
 pub mod keyvault;
+
+/// The file name of the Key Vault issuing CA's certificate, written beside `--tls-ca-out`.
+pub const ISSUING_CA_FILE: &str = "trent-keyvault-ca.pem";
 pub mod kms;
 pub mod limits;
 pub mod storage;
@@ -178,6 +181,13 @@ impl Server {
                 config.tls_key.as_deref(),
                 &config.allowed_hosts,
             )?;
+            if let Some(path) = &config.tls_ca_out {
+                // The certificates plane's issuing CA (a separate root: the HTTPS CA is name-constrained) beside it.
+                let file = path.with_file_name(ISSUING_CA_FILE);
+                if let Some(kv) = &server.keyvault {
+                    kv.set_issuing_ca_file(file);
+                }
+            }
             if let (Some(pem), Some(path)) = (&tls.ca_pem, config.tls_ca_out.clone()) {
                 http::tls::write_pem(&path, pem)?;
                 tracing::info!(path = %path.display(), "CA certificate of the Key Vault HTTPS listener written");

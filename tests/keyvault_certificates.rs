@@ -792,7 +792,14 @@ async fn certificates_and_the_issuing_ca_persist() {
         server.stop().await;
         cert
     };
-    let server = common::start_on(&dir.0).await;
+    let ca_out = dir.0.join("ca-out").join("trent-ca.pem");
+    std::fs::create_dir_all(ca_out.parent().unwrap()).unwrap();
+    let server = trent::Server::start(trent::Config {
+        tls_ca_out: Some(ca_out.clone()),
+        ..common::data_dir_config(&dir.0)
+    })
+    .await
+    .unwrap();
     let client = certificate_client(&server);
     let after = client
         .get_certificate("kept", None)
@@ -832,6 +839,9 @@ async fn certificates_and_the_issuing_ca_persist() {
     };
     let ca_before = chain_ca("kept").await;
     assert_eq!(ca_before, chain_ca("second").await, "one issuing CA across restarts");
+    // The CA trent wrote beside --tls-ca-out at start is the one in the chains.
+    let written = std::fs::read_to_string(ca_out.with_file_name(trent::ISSUING_CA_FILE)).unwrap();
+    assert_eq!(pem::parse(&written).unwrap().contents(), ca_before.as_slice());
     let (_, ca) = X509Certificate::from_der(&ca_before).unwrap();
     let leaf = second.cer.unwrap();
     let (_, leaf) = X509Certificate::from_der(&leaf).unwrap();

@@ -43,6 +43,8 @@ pub struct KeyVault {
     storage: Storage,
     /// The key and certificate that sign key-release tokens, made on first use.
     release_identity: std::sync::OnceLock<Arc<crate::crypto::x509::SigningIdentity>>,
+    /// Where the issuing CA's certificate is written (PEM), when trent writes CA files.
+    issuing_ca_file: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl KeyVault {
@@ -53,6 +55,7 @@ impl KeyVault {
             state: Mutex::new(KvState::default()),
             storage: Storage::memory("keyvault"),
             release_identity: std::sync::OnceLock::new(),
+            issuing_ca_file: std::sync::OnceLock::new(),
         })
     }
 
@@ -66,6 +69,7 @@ impl KeyVault {
             state: Mutex::new(state),
             storage,
             release_identity: std::sync::OnceLock::new(),
+            issuing_ca_file: std::sync::OnceLock::new(),
         });
         Ok((kv, records))
     }
@@ -124,6 +128,7 @@ impl KeyVault {
     /// first use and persisted with the service record, so its chains stay valid across restarts of a data dir.
     pub fn issuing_ca(&self) -> Result<crate::crypto::certificate::Authority, KeyVaultError> {
         let now = self.now();
+        let existed = self.stored_issuing_ca().is_some();
         let stored = self
             .lock()
             .issuing_ca(|| {
@@ -140,10 +145,38 @@ impl KeyVault {
                 })
             })
             .map_err(|e| KeyVaultError::Internal(format!("trent could not make its issuing CA: {e}")))?;
+        if !existed {
+            self.write_issuing_ca(&stored.certificate.0);
+        }
         Ok(crate::crypto::certificate::Authority {
             key: stored.key,
             certificate_der: stored.certificate.0,
         })
+    }
+
+    fn stored_issuing_ca(&self) -> Option<vault::StoredAuthority> {
+        self.lock().service_record().and_then(|r| r.issuing_ca.clone())
+    }
+
+    /// Has trent write the issuing CA's certificate to `path` (PEM): now if the state holds one, else when it is
+    /// made.
+    pub fn set_issuing_ca_file(&self, path: std::path::PathBuf) {
+        if self.issuing_ca_file.set(path).is_ok() {
+            if let Some(ca) = self.stored_issuing_ca() {
+                self.write_issuing_ca(&ca.certificate.0);
+            }
+        }
+    }
+
+    fn write_issuing_ca(&self, der: &[u8]) {
+        let Some(path) = self.issuing_ca_file.get() else { return };
+        let pem = crate::crypto::certificate::to_pem(None, &[der.to_vec()]);
+        match crate::http::tls::write_pem(path, &pem) {
+            Ok(()) => tracing::info!(path = %path.display(), "Key Vault issuing CA certificate written"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the Key Vault issuing CA certificate")
+            }
+        }
     }
 
     /// The key that seals key backups (made and persisted on first use: call it only to seal a backup).
