@@ -528,10 +528,22 @@ pub fn import_certificate(cx: &Cx, name: &str, params: CertificateImportParamete
         .as_ref()
         .and_then(|p| p.secret_props.as_ref())
         .and_then(|s| s.content_type.clone());
-    let is_pem = value.trim_start().starts_with("-----BEGIN") || asked_type.as_deref() == Some(PEM);
-    let bundle_in = if is_pem {
-        x509::from_pem(value)
+    // PEM arrives as text (JS, REST) or base64 of the text (the Python SDK encodes every value it is given).
+    let pem_text = if value.trim_start().starts_with("-----BEGIN") {
+        Some(value.to_string())
+    } else {
+        decode_b64(value)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|text| text.trim_start().starts_with("-----BEGIN"))
+    };
+    let is_pem = pem_text.is_some() || asked_type.as_deref() == Some(PEM);
+    let bundle_in = if let Some(text) = &pem_text {
+        x509::from_pem(text)
             .map_err(|e| bad(format!("The specified PEM X.509 certificate content is invalid: {e}.")))?
+    } else if is_pem {
+        return Err(bad(
+            "The specified PEM X.509 certificate content is invalid: it is not PEM text.",
+        ));
     } else {
         let bytes = decode_b64(value).ok_or_else(|| {
             bad("The specified PKCS#12 X.509 certificate content is not base64: give the PFX base64-encoded, or PEM text.")
