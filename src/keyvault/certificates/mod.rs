@@ -173,6 +173,29 @@ fn managed_key(
     }
 }
 
+/// The managed secret of an issued certificate version.
+fn managed_secret(
+    version: &str,
+    policy: &model::Policy,
+    key: &KeyMaterial,
+    issued: &Issued,
+    enabled: bool,
+    now: i64,
+) -> Answer<VersionRecord> {
+    Ok(VersionRecord {
+        version: version.to_string(),
+        value: secret_value(policy, key, &issued.chain)?,
+        content_type: Some(policy.content_type().to_string()),
+        tags: None,
+        enabled,
+        nbf: Some(issued.nbf),
+        exp: Some(issued.exp),
+        created: now,
+        updated: now,
+        managed: true,
+    })
+}
+
 /// A certificate with its chain, ready to store.
 struct Issued {
     chain: Vec<Vec<u8>>,
@@ -212,18 +235,7 @@ fn store_version(
         .and_then(|x| x.key_usage.clone())
         .unwrap_or_default();
     let secret = match issued {
-        Some(issued) => Some(VersionRecord {
-            version: version.to_string(),
-            value: secret_value(policy, &key, &issued.chain)?,
-            content_type: Some(policy.content_type().to_string()),
-            tags: None,
-            enabled,
-            nbf: Some(issued.nbf),
-            exp: Some(issued.exp),
-            created: now,
-            updated: now,
-            managed: true,
-        }),
+        Some(issued) => Some(managed_secret(version, policy, &key, issued, enabled, now)?),
         None => None,
     };
     let cert = CertificateVersion {
@@ -521,8 +533,9 @@ pub fn import_certificate(cx: &Cx, name: &str, params: CertificateImportParamete
         .ok_or_else(|| bad("The parameter 'value' is required."))?;
     let tags = check_tags(&params.tags)?;
     let attrs = params.attributes.clone().unwrap_or_default();
-    let nbf_exp = (to_epoch(attrs.nbf, "nbf")?, to_epoch(attrs.exp, "exp")?);
-    let _ = nbf_exp;
+    // Checked like every plane's attributes; the certificate's own validity gives the version its nbf and exp.
+    to_epoch(attrs.nbf, "nbf")?;
+    to_epoch(attrs.exp, "exp")?;
     let asked_type = params
         .policy
         .as_ref()
@@ -862,7 +875,7 @@ pub fn merge_certificate(cx: &Cx, name: &str, params: CertificateMergeParameters
             ));
         }
         let enabled = attrs.enabled.unwrap_or(true);
-        let value = secret_value(&policy, &key, &issued.chain)?;
+        let secret = managed_secret(&op.version, &policy, &key, &issued, enabled, now)?;
         let record = vault.certificates.get_mut(name)?;
         let v = record.find_mut(Some(&op.version))?;
         v.cer = issued.chain.first().cloned().map(Der);
@@ -882,21 +895,7 @@ pub fn merge_certificate(cx: &Cx, name: &str, params: CertificateMergeParameters
                 kv.updated = now;
             }
         }
-        vault.secrets.add_version(
-            name,
-            VersionRecord {
-                version: op.version.clone(),
-                value,
-                content_type: Some(policy.content_type().to_string()),
-                tags: None,
-                enabled,
-                nbf: Some(issued.nbf),
-                exp: Some(issued.exp),
-                created: now,
-                updated: now,
-                managed: true,
-            },
-        )?;
+        vault.secrets.add_version(name, secret)?;
         if let Some(op) = vault.certificate_operations.get_mut(&k) {
             op.status = "completed".to_string();
         }
